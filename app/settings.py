@@ -1,0 +1,126 @@
+"""Settings, read from the environment and an optional ``.env`` file (pydantic-settings).
+
+The variable names are part of the outside contract (see ``.env.example``). Secret values
+are ``SecretStr`` so that a settings object printed or logged by accident shows ``**********``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WEBHOOK_SECRET_PREFIX = "PASSERELLE_WEBHOOK_SECRET_"
+
+# Names a flow file may never interpolate with ${VAR}: they hold credentials.
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|DATABASE_URL)")
+
+
+def is_secret_name(name: str) -> bool:
+    """True when an environment variable name looks like it holds a credential."""
+    return bool(_SECRET_NAME.search(name.upper()))
+
+
+def source_env_name(source: str) -> str:
+    """``PASSERELLE_WEBHOOK_SECRET_<SOURCE>`` for a webhook source name (``-`` becomes ``_``)."""
+    return WEBHOOK_SECRET_PREFIX + source.upper().replace("-", "_")
+
+
+class Settings(BaseSettings):
+    """Everything Passerelle reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="sqlite:///./passerelle.db", validation_alias="PASSERELLE_DATABASE_URL"
+    )
+    flows: Path = Field(default=Path("./flows"), validation_alias="PASSERELLE_FLOWS")
+    admin_token: SecretStr | None = Field(default=None, validation_alias="PASSERELLE_ADMIN_TOKEN")
+    max_body_bytes: int = Field(default=1_048_576, validation_alias="PASSERELLE_MAX_BODY_BYTES")
+
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    notion_token: SecretStr | None = Field(default=None, validation_alias="NOTION_TOKEN")
+    notion_webhook_token: SecretStr | None = Field(
+        default=None, validation_alias="NOTION_WEBHOOK_TOKEN"
+    )
+
+    # Where the sandbox stand-ins answer (this server); set by `serve` from host and port.
+    sandbox_url: str = Field(
+        default="http://127.0.0.1:8000", validation_alias="PASSERELLE_SANDBOX_URL"
+    )
+    log_level: str = Field(default="INFO", validation_alias="PASSERELLE_LOG_LEVEL")
+    log_format: str = Field(default="json", validation_alias="PASSERELLE_LOG_FORMAT")
+    worker_concurrency: int = Field(default=16, validation_alias="PASSERELLE_WORKER_CONCURRENCY")
+    lease_seconds: float = Field(default=60.0, validation_alias="PASSERELLE_LEASE_SECONDS")
+    max_attempts: int = Field(default=8, validation_alias="PASSERELLE_MAX_ATTEMPTS")
+    poll_interval: float = Field(default=0.5, validation_alias="PASSERELLE_POLL_INTERVAL")
+    retention_days: int = Field(default=30, validation_alias="PASSERELLE_RETENTION_DAYS")
+    notion_poll_seconds: float = Field(
+        default=0.0, validation_alias="PASSERELLE_NOTION_POLL_SECONDS"
+    )
+    sandbox_rate_limits: bool = Field(
+        default=True, validation_alias="PASSERELLE_SANDBOX_RATE_LIMITS"
+    )
+
+    @property
+    def slack_sandbox(self) -> bool:
+        """The Slack Web API stand-in is used when no bot token is set."""
+        return self.slack_bot_token is None
+
+    @property
+    def notion_sandbox(self) -> bool:
+        """The Notion API stand-in is used when no integration token is set."""
+        return self.notion_token is None
+
+    @property
+    def any_sandbox(self) -> bool:
+        return self.slack_sandbox or self.notion_sandbox
+
+    @cached_property
+    def _dotenv(self) -> dict[str, str | None]:
+        env_file = self.model_config.get("env_file")
+        if isinstance(env_file, str) and Path(env_file).is_file():
+            return dict(dotenv_values(env_file))
+        return {}
+
+    def env(self, name: str) -> str | None:
+        """An environment value, from the process environment first, then ``.env``."""
+        if name in os.environ:
+            return os.environ[name]
+        return self._dotenv.get(name)
+
+    def env_names(self) -> set[str]:
+        return set(os.environ) | set(self._dotenv)
+
+    def webhook_secret(self, source: str) -> SecretStr | None:
+        """The configured secret of webhook source ``source``, or None."""
+        value = self.env(source_env_name(source))
+        return SecretStr(value) if value else None
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, for redaction in logs and outputs."""
+        values = [
+            s.get_secret_value()
+            for s in (
+                self.admin_token,
+                self.slack_signing_secret,
+                self.slack_bot_token,
+                self.notion_token,
+                self.notion_webhook_token,
+            )
+            if s is not None
+        ]
+        for name in self.env_names():
+            if name.startswith(WEBHOOK_SECRET_PREFIX):
+                v = self.env(name)
+                if v:
+                    values.append(v)
+        return [v for v in values if len(v) >= 4]
