@@ -1,0 +1,16 @@
+"""The ``passerelle`` command. Thin: it calls the same functions the API and worker use.
+
+Each group of commands lives in its own module and is registered here with one line.
+"""
+
+from __future__ import annotations
+
+from app.cli import core
+from app.cli.base import cli
+
+
+def main() -> None:
+    cli()
+
+
+__all__ = ["cli", "core", "main"]

@@ -1,0 +1,45 @@
+"""The Typer application and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import typer
+
+from app.errors import PasserelleError
+
+cli = typer.Typer(
+    name="passerelle",
+    help="Passerelle: Slack, Notion and webhooks through declarative flows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine; Passerelle errors print as one clear line and exit 1."""
+    try:
+        return asyncio.run(coro)
+    except PasserelleError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def echo_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Print rows as an aligned plain-text table."""
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    typer.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for r in rows:
+        typer.echo("  ".join(str(r.get(c, "") if r.get(c) is not None else "-").ljust(widths[c])
+                             for c in columns))

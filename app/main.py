@@ -1,0 +1,69 @@
+"""Builds the FastAPI application from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app import __version__
+from app.errors import ReceiveError
+from app.runtime import Runtime
+from app.settings import Settings
+from app.web import api, health
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = await Runtime.start(settings, with_worker=worker)
+        app.state.runtime = rt
+        for hook in app.state.on_start:
+            hook(rt)
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app = FastAPI(title="Passerelle", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.on_start = []
+
+    @app.exception_handler(ReceiveError)
+    async def _receive_error(request: Request, exc: ReceiveError) -> JSONResponse:
+        from app.metrics import EVENTS_RECEIVED
+
+        if request.url.path.startswith(("/hooks/", "/slack/", "/notion/")):
+            EVENTS_RECEIVED.labels(request.url.path.split("/")[1], str(exc.status)).inc()
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, "bad_request", f"{where}: {first['msg']}" if where else first["msg"])
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        detail: Any = exc.detail
+        if isinstance(detail, dict):
+            return JSONResponse(detail, status_code=exc.status_code)
+        return _error(exc.status_code, "error", str(detail))
+
+    from app.receivers import webhooks
+
+    app.include_router(health.router)
+    app.include_router(webhooks.router)
+    app.include_router(api.router)
+    return app

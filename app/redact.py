@@ -1,0 +1,41 @@
+"""Keeping secrets out of logs, run history, API answers and the dashboard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+_SENSITIVE_KEY = re.compile(r"(authorization|token|secret|password|passwd|api[_-]?key|cookie|"
+                            r"signature)", re.IGNORECASE)
+# Credentials that look like themselves even when we were never told their value.
+_LOOKS_SECRET = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{6,}|secret_[A-Za-z0-9]{20,}|"
+                           r"ntn_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/=]{8,})")
+
+
+class Redactor:
+    """Replaces known secret values, and values under sensitive keys, with ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return _LOOKS_SECRET.sub(REDACTED, value)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {
+                k: (REDACTED if isinstance(k, str) and _SENSITIVE_KEY.search(k)
+                    and isinstance(v, str | int | float) and v not in ("", None)
+                    else self.value(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value

@@ -1,0 +1,92 @@
+"""What one Passerelle process holds while it runs: store, flows, connectors, worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from app.engine.loader import FlowSet, load_flows
+from app.engine.retry import RetryPolicy
+from app.engine.worker import Worker
+from app.events import Event
+from app.metrics import EVENTS_RECEIVED
+from app.redact import Redactor
+from app.settings import Settings
+from app.store import IngestResult, Store
+from app.store.batcher import IngestBatcher
+from connectors.registry import Connectors
+
+log = logging.getLogger("passerelle")
+
+
+def load(settings: Settings, connectors: Connectors | None = None) -> FlowSet:
+    actions = (connectors or Connectors(settings)).actions
+    return load_flows(settings.flows, env=settings.env, actions=actions)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    flows: FlowSet
+    connectors: Connectors
+    batcher: IngestBatcher
+    redactor: Redactor
+    admin_token: str
+    worker: Worker | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # sandbox stand-ins, notion tokens
+    _worker_task: asyncio.Task[None] | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def start(cls, settings: Settings, *, with_worker: bool = True,
+                    connectors: Connectors | None = None) -> Runtime:
+        connectors = connectors or Connectors(settings)
+        flows = load(settings, connectors)
+        for problem in flows.problems:
+            log.error("flow problem", extra={"problem": str(problem)})
+        store = await Store.open(settings.database_url)
+        token = settings.admin_token.get_secret_value() if settings.admin_token else \
+            secrets.token_urlsafe(24)
+        redactor = Redactor([*settings.secret_values(), token])
+        rt = cls(settings=settings, store=store, flows=flows, connectors=connectors,
+                 batcher=IngestBatcher(store), redactor=redactor, admin_token=token)
+        if with_worker:
+            rt.worker = rt.make_worker()
+            rt._worker_task = asyncio.create_task(rt.worker.run(rt._stop), name="worker")
+        return rt
+
+    def make_worker(self) -> Worker:
+        s = self.settings
+        return Worker(
+            store=self.store, flows=self.flows, connectors=self.connectors, submit=self.submit,
+            policy=RetryPolicy(max_attempts=s.max_attempts), redactor=self.redactor,
+            concurrency=s.worker_concurrency, lease=s.lease_seconds,
+            poll_interval=s.poll_interval, retention=timedelta(days=s.retention_days),
+        )
+
+    async def submit(self, event: Event) -> IngestResult:
+        """Store the event and its runs (committed before this returns), then wake the worker."""
+        flows = self.flows.matching(event)
+        result = await self.batcher.submit(event, flows)
+        EVENTS_RECEIVED.labels(event.source, "duplicate" if result.duplicate else "accepted").inc()
+        log.info("event received", extra={
+            "event_id": result.event_id, "source": event.source, "type": event.type,
+            "runs": len(result.runs), "duplicate": result.duplicate})
+        if self.worker is not None and result.runs:
+            self.worker.wake()
+        return result
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._worker_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await self.batcher.close()
+        await self.connectors.aclose()
+        await self.store.close()

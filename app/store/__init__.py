@@ -1,0 +1,6 @@
+"""The store: one interface (``Store``) over SQLite (default, WAL) and PostgreSQL."""
+
+from app.store.records import IngestResult, RunRecord, StepRecord
+from app.store.store import LeaseLost, Store
+
+__all__ = ["IngestResult", "LeaseLost", "RunRecord", "StepRecord", "Store"]

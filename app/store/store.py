@@ -1,0 +1,384 @@
+"""The store: what events and runs mean, in one place, over SQLite or PostgreSQL.
+
+Job semantics live here; the SQL differs per dialect only where SQLAlchemy renders it
+differently (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, nothing on SQLite, whose single writer
+already serialises claims). Every write names the worker holding the run's lease, so a worker
+whose lease expired cannot overwrite the work of the one that took the run over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.errors import NotFound, StoreError
+from app.events import Event, new_id, utcnow
+from app.store import tables as t
+from app.store.engines import Engines, make_engines
+from app.store.migrate import migrate
+from app.store.records import IngestResult, RunRecord, StepRecord
+
+RUNNABLE = ("queued", "retrying")
+
+
+class LeaseLost(StoreError):
+    """The run is no longer held by this worker (its lease expired and another took it)."""
+
+
+class Store:
+    """Events, runs, step checkpoints and small keyed state."""
+
+    def __init__(self, engines: Engines, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engines = engines
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow) -> Store:
+        """Connect and migrate to the newest schema."""
+        store = cls(make_engines(url), clock=clock)
+        await migrate(store.engines)
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self.engines.dialect
+
+    async def close(self) -> None:
+        await self.engines.dispose()
+
+    def _insert(self, table: sa.Table) -> Any:
+        mod = postgresql if self.dialect == "postgresql" else sqlite
+        return mod.insert(table)
+
+    # ---- ingest -------------------------------------------------------------------------
+
+    async def ingest(self, items: Sequence[tuple[Event, Sequence[str]]]) -> list[IngestResult]:
+        """Store events and one queued run per matching flow, in one transaction.
+
+        An event whose ``dedupe_key`` is already stored (or repeats earlier in ``items``) is a
+        duplicate: it creates no run, and is counted as a double entry avoided.
+        """
+        if not items:
+            return []
+        async with self.engines.write.begin() as conn:
+            return await self._ingest(conn, items)
+
+    async def _ingest(
+        self, conn: AsyncConnection, items: Sequence[tuple[Event, Sequence[str]]]
+    ) -> list[IngestResult]:
+        keys = list({e.dedupe_key for e, _ in items})
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for event, _ in items:
+            if event.dedupe_key in seen:
+                continue
+            seen.add(event.dedupe_key)
+            rows.append({
+                "id": event.id, "source": event.source, "type": event.type,
+                "dedupe_key": event.dedupe_key, "actor": event.actor,
+                "received_at": event.received_at, "data": event.data,
+            })
+        await conn.execute(self._insert(t.events).on_conflict_do_nothing(), rows)
+        owner = {
+            r.dedupe_key: r.id
+            for r in await conn.execute(
+                sa.select(t.events.c.dedupe_key, t.events.c.id).where(
+                    t.events.c.dedupe_key.in_(keys)
+                )
+            )
+        }
+        results: list[IngestResult] = []
+        run_rows: list[dict[str, Any]] = []
+        dup_rows: list[dict[str, Any]] = []
+        dup_event_ids: set[str] = set()
+        created: set[str] = set()
+        for event, flows in items:
+            stored_id = owner[event.dedupe_key]
+            if stored_id == event.id and event.id not in created:
+                created.add(event.id)
+                run_ids = [new_id() for _ in flows]
+                run_rows += [
+                    {"id": rid, "event_id": event.id, "flow": flow, "status": "queued",
+                     "attempt": 0, "not_before": event.received_at,
+                     "created_at": event.received_at}
+                    for rid, flow in zip(run_ids, flows, strict=True)
+                ]
+                results.append(IngestResult(event.id, run_ids, duplicate=False))
+            else:
+                dup_rows.append({"event_id": stored_id, "received_at": event.received_at})
+                dup_event_ids.add(stored_id)
+                results.append(IngestResult(stored_id, [], duplicate=True))
+        if run_rows:
+            await conn.execute(sa.insert(t.runs), run_rows)
+        if dup_rows:
+            await conn.execute(sa.insert(t.event_duplicates), dup_rows)
+            existing: dict[str, list[str]] = {}
+            for r in await conn.execute(
+                sa.select(t.runs.c.event_id, t.runs.c.id)
+                .where(t.runs.c.event_id.in_(dup_event_ids))
+                .order_by(t.runs.c.id)
+            ):
+                existing.setdefault(r.event_id, []).append(r.id)
+            results = [
+                IngestResult(r.event_id, existing.get(r.event_id, []), True) if r.duplicate else r
+                for r in results
+            ]
+        return results
+
+    # ---- claiming and executing -------------------------------------------------------------
+
+    async def claim(self, *, worker: str, limit: int, lease: float) -> list[RunRecord]:
+        """Take up to ``limit`` runnable runs (queued, due retries, or expired leases)."""
+        now = self.clock()
+        r = t.runs
+        candidates = (
+            sa.select(r.c.id)
+            .where(
+                sa.or_(
+                    sa.and_(r.c.status.in_(RUNNABLE), r.c.not_before <= now),
+                    sa.and_(r.c.status == "running", r.c.lease_until < now),
+                )
+            )
+            .order_by(r.c.not_before)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.engines.write.begin() as conn:
+            ids = [row.id for row in await conn.execute(candidates)]
+            if not ids:
+                return []
+            await conn.execute(
+                sa.update(r)
+                .where(r.c.id.in_(ids))
+                .values(
+                    status="running", lease_owner=worker,
+                    lease_until=now + timedelta(seconds=lease), attempt=r.c.attempt + 1,
+                    started_at=sa.func.coalesce(r.c.started_at, now),
+                )
+            )
+            return await self._load_runs(conn, ids, steps_status="succeeded")
+
+    async def extend_leases(self, *, worker: str, run_ids: Sequence[str], lease: float) -> None:
+        if not run_ids:
+            return
+        r = t.runs
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                sa.update(r)
+                .where(r.c.id.in_(run_ids), r.c.lease_owner == worker, r.c.status == "running")
+                .values(lease_until=self.clock() + timedelta(seconds=lease))
+            )
+
+    async def record_step(self, *, run_id: str, worker: str, step: StepRecord) -> None:
+        """Checkpoint one step's result; a retried run resumes after its succeeded steps."""
+        async with self.engines.write.begin() as conn:
+            await self._check_lease(conn, run_id, worker)
+            values = {
+                "position": step.position, "action": step.action, "status": step.status,
+                "attempt": step.attempt, "input": step.input, "output": step.output,
+                "error": step.error, "deduplicated": step.deduplicated,
+                "started_at": step.started_at, "finished_at": step.finished_at,
+            }
+            stmt = self._insert(t.run_steps).values(run_id=run_id, step_id=step.step_id, **values)
+            await conn.execute(
+                stmt.on_conflict_do_update(index_elements=["run_id", "step_id"], set_=values)
+            )
+
+    async def _check_lease(self, conn: AsyncConnection, run_id: str, worker: str) -> None:
+        r = t.runs
+        owner = (
+            await conn.execute(
+                sa.select(r.c.lease_owner, r.c.status).where(r.c.id == run_id)
+            )
+        ).first()
+        if owner is None or owner.lease_owner != worker or owner.status != "running":
+            raise LeaseLost(f"run {run_id} is no longer held by worker {worker}")
+
+    async def _end(self, run_id: str, worker: str, **values: Any) -> None:
+        r = t.runs
+        async with self.engines.write.begin() as conn:
+            result = await conn.execute(
+                sa.update(r)
+                .where(r.c.id == run_id, r.c.lease_owner == worker, r.c.status == "running")
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+            if result.rowcount != 1:
+                raise LeaseLost(f"run {run_id} is no longer held by worker {worker}")
+
+    async def finish(self, *, run_id: str, worker: str) -> None:
+        await self._end(run_id, worker, status="succeeded", finished_at=self.clock(), error=None)
+
+    async def retry(self, *, run_id: str, worker: str, error: str, not_before: datetime) -> None:
+        await self._end(run_id, worker, status="retrying", not_before=not_before, error=error)
+
+    async def fail(self, *, run_id: str, worker: str, error: str) -> None:
+        await self._end(run_id, worker, status="failed", finished_at=self.clock(), error=error)
+
+    async def release(self, *, worker: str, run_ids: Sequence[str]) -> None:
+        """Give runs back unfinished (graceful shutdown): they are claimable again at once."""
+        if not run_ids:
+            return
+        r = t.runs
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                sa.update(r)
+                .where(r.c.id.in_(run_ids), r.c.lease_owner == worker, r.c.status == "running")
+                .values(status="queued", lease_owner=None, lease_until=None,
+                        not_before=self.clock(), attempt=r.c.attempt - 1)
+            )
+
+    async def replay(self, run_id: str) -> RunRecord:
+        """Queue a failed run again; it resumes after its last succeeded step."""
+        r = t.runs
+        async with self.engines.write.begin() as conn:
+            row = (await conn.execute(sa.select(r.c.status).where(r.c.id == run_id))).first()
+            if row is None:
+                raise NotFound(f"no run with id {run_id}")
+            if row.status != "failed":
+                raise StoreError(f"run {run_id} is {row.status}; only failed runs can be replayed")
+            await conn.execute(
+                sa.update(r).where(r.c.id == run_id).values(
+                    status="queued", attempt=0, not_before=self.clock(), finished_at=None,
+                    replays=r.c.replays + 1,
+                )
+            )
+            await conn.execute(
+                sa.delete(t.run_steps).where(
+                    t.run_steps.c.run_id == run_id, t.run_steps.c.status == "failed"
+                )
+            )
+            return (await self._load_runs(conn, [run_id]))[0]
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    async def _load_runs(
+        self, conn: AsyncConnection, ids: Sequence[str], *, steps_status: str | None = None
+    ) -> list[RunRecord]:
+        r, e, s = t.runs, t.events, t.run_steps
+        rows = await conn.execute(
+            sa.select(r, e.c.source, e.c.type, e.c.dedupe_key, e.c.actor, e.c.received_at,
+                      e.c.data)
+            .join(e, e.c.id == r.c.event_id)
+            .where(r.c.id.in_(ids))
+        )
+        runs: dict[str, RunRecord] = {}
+        for row in rows:
+            run = _run_from_row(row)
+            run.event = Event(
+                id=row.event_id, source=row.source, type=row.type, dedupe_key=row.dedupe_key,
+                actor=row.actor, received_at=row.received_at, data=row.data,
+            )
+            runs[run.id] = run
+        q = sa.select(s).where(s.c.run_id.in_(ids)).order_by(s.c.run_id, s.c.position)
+        if steps_status:
+            q = q.where(s.c.status == steps_status)
+        for row in await conn.execute(q):
+            runs[row.run_id].steps.append(_step_from_row(row))
+        return [runs[i] for i in ids if i in runs]
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        async with self.engines.read.connect() as conn:
+            found = await self._load_runs(conn, [run_id])
+        if not found:
+            raise NotFound(f"no run with id {run_id}")
+        return found[0]
+
+    async def list_runs(
+        self, *, status: str | None = None, flow: str | None = None, limit: int = 50,
+        offset: int = 0, since: datetime | None = None,
+    ) -> list[RunRecord]:
+        r = t.runs
+        q = sa.select(r).order_by(r.c.created_at.desc(), r.c.id.desc()).limit(limit).offset(offset)
+        if status:
+            q = q.where(r.c.status == status)
+        if flow:
+            q = q.where(r.c.flow == flow)
+        if since:
+            q = q.where(r.c.created_at >= since)
+        async with self.engines.read.connect() as conn:
+            return [_run_from_row(row) for row in await conn.execute(q)]
+
+    async def count_runs(self) -> dict[str, int]:
+        r = t.runs
+        q = sa.select(r.c.status, sa.func.count()).group_by(r.c.status)
+        async with self.engines.read.connect() as conn:
+            return {row[0]: row[1] for row in await conn.execute(q)}
+
+    async def queue_depth(self) -> int:
+        """Runs waiting for a worker: queued, or retrying and due."""
+        r = t.runs
+        q = sa.select(sa.func.count()).where(r.c.status.in_(RUNNABLE))
+        async with self.engines.read.connect() as conn:
+            return int((await conn.execute(q)).scalar_one())
+
+    async def ping(self) -> None:
+        async with self.engines.read.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    # ---- keyed state ------------------------------------------------------------------------
+
+    async def kv_get(self, namespace: str, key: str) -> Any:
+        q = sa.select(t.kv.c.value).where(t.kv.c.namespace == namespace, t.kv.c.key == key)
+        async with self.engines.read.connect() as conn:
+            return (await conn.execute(q)).scalar()
+
+    async def kv_put(self, namespace: str, key: str, value: Any) -> None:
+        now = self.clock()
+        stmt = self._insert(t.kv).values(namespace=namespace, key=key, value=value, updated_at=now)
+        async with self.engines.write.begin() as conn:
+            await conn.execute(stmt.on_conflict_do_update(
+                index_elements=["namespace", "key"], set_={"value": value, "updated_at": now}))
+
+    async def kv_setdefault(self, namespace: str, key: str, value: Any) -> Any:
+        """Store ``value`` unless the key exists; return what is stored (atomic)."""
+        stmt = self._insert(t.kv).values(
+            namespace=namespace, key=key, value=value, updated_at=self.clock()
+        ).on_conflict_do_nothing()
+        async with self.engines.write.begin() as conn:
+            await conn.execute(stmt)
+            q = sa.select(t.kv.c.value).where(t.kv.c.namespace == namespace, t.kv.c.key == key)
+            return (await conn.execute(q)).scalar()
+
+    # ---- retention --------------------------------------------------------------------------
+
+    async def prune(self, *, older_than: datetime) -> int:
+        """Delete events older than the cut-off whose runs all succeeded (or that have none).
+
+        Failed runs are kept until replayed or pruned explicitly with ``prune_failed``.
+        """
+        e, r = t.events, t.runs
+        unfinished = sa.select(r.c.event_id).where(r.c.status != "succeeded")
+        async with self.engines.write.begin() as conn:
+            old = sa.select(e.c.id).where(e.c.received_at < older_than, e.c.id.not_in(unfinished))
+            ids = [row.id for row in await conn.execute(old)]
+            if not ids:
+                return 0
+            await conn.execute(sa.delete(t.run_steps).where(t.run_steps.c.run_id.in_(
+                sa.select(r.c.id).where(r.c.event_id.in_(ids)))))
+            await conn.execute(sa.delete(r).where(r.c.event_id.in_(ids)))
+            await conn.execute(sa.delete(t.event_duplicates).where(
+                t.event_duplicates.c.event_id.in_(ids)))
+            await conn.execute(sa.delete(e).where(e.c.id.in_(ids)))
+            return len(ids)
+
+
+def _run_from_row(row: Any) -> RunRecord:
+    return RunRecord(
+        id=row.id, event_id=row.event_id, flow=row.flow, status=row.status,
+        attempt=row.attempt, not_before=row.not_before, created_at=row.created_at,
+        started_at=row.started_at, finished_at=row.finished_at, error=row.error,
+        replays=row.replays, lease_owner=row.lease_owner,
+    )
+
+
+def _step_from_row(row: Any) -> StepRecord:
+    return StepRecord(
+        step_id=row.step_id, position=row.position, action=row.action, status=row.status,
+        attempt=row.attempt, input=row.input, output=row.output, error=row.error,
+        deduplicated=row.deduplicated, started_at=row.started_at, finished_at=row.finished_at,
+    )

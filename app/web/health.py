@@ -1,0 +1,38 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.runtime import Runtime
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    rt: Runtime = request.app.state.runtime
+    try:
+        await rt.store.ping()
+        store_ok = True
+    except Exception:
+        store_ok = False
+    body = {
+        "status": "ready" if store_ok else "unavailable",
+        "store": "ok" if store_ok else "unreachable",
+        "flows": len(rt.flows.flows),
+        "flow_problems": len(rt.flows.problems),
+    }
+    return JSONResponse(body, status_code=200 if store_ok else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

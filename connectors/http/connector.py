@@ -1,0 +1,123 @@
+"""``http.request``: one HTTP call, optionally signed with Standard Webhooks.
+
+Every request carries ``Idempotency-Key`` (stable across retries of the same step), so a
+receiver that honours it sees a retried call once. Timeouts, connection errors, 408, 429 and
+5xx are retryable (``Retry-After`` honoured); other 4xx are permanent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any, Literal
+
+import httpx
+from pydantic import Field, HttpUrl
+from standardwebhooks.webhooks import Webhook
+
+from connectors.base import (
+    ActionContext,
+    ActionInput,
+    Connector,
+    PermanentError,
+    RetryableError,
+    action,
+    parse_retry_after,
+)
+
+MAX_TEXT = 65_536
+_RETRYABLE_STATUS = {408, 425, 429}
+
+
+class RequestInput(ActionInput):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "POST"
+    url: HttpUrl
+    headers: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    json_: Any = Field(default=None, alias="json")
+    body: str | None = None
+    timeout: float = Field(default=15.0, gt=0, le=120)
+    # Sign with the Standard Webhooks secret of this source (PASSERELLE_WEBHOOK_SECRET_<SIGN>).
+    sign: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
+    fail_on_status: bool = True
+
+
+class HttpConnector(Connector):
+    name = "http"
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=True,
+                                             headers={"User-Agent": "Passerelle/0.1"})
+        return self._client
+
+    def _signature_headers(self, source: str, msg_id: str, payload: str) -> dict[str, str]:
+        secret = self.settings.webhook_secret(source)
+        if secret is None:
+            raise PermanentError(
+                f"http.request: sign: {source} needs PASSERELLE_WEBHOOK_SECRET_"
+                f"{source.upper().replace('-', '_')} (a whsec_ secret) to be set"
+            )
+        value = secret.get_secret_value()
+        if not value.startswith("whsec_"):
+            value = "whsec_" + base64.b64encode(value.encode()).decode()
+        from datetime import UTC, datetime
+
+        now = datetime.fromtimestamp(int(time.time()), UTC)
+        signature = Webhook(value).sign(msg_id, now, payload)
+        return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signature}
+
+    @action("request", RequestInput, summary="Send an HTTP request (JSON in, JSON or text out)")
+    async def request(self, inp: RequestInput, ctx: ActionContext) -> dict[str, Any]:
+        headers = {"Idempotency-Key": ctx.idempotency_key, **inp.headers}
+        content: str | None = inp.body
+        if inp.json_ is not None:
+            content = json.dumps(inp.json_, separators=(",", ":"), ensure_ascii=False)
+            headers.setdefault("Content-Type", "application/json")
+        if inp.sign:
+            headers.update(self._signature_headers(inp.sign, ctx.idempotency_key, content or ""))
+        try:
+            response = await self.client.request(
+                inp.method, str(inp.url), headers=headers, params=inp.params,
+                content=content.encode() if content is not None else None, timeout=inp.timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"http.request: {inp.method} {inp.url.host} timed out") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(
+                f"http.request: could not reach {inp.url.host}: {type(exc).__name__}"
+            ) from exc
+        return self._result(inp, response)
+
+    def _result(self, inp: RequestInput, response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        text = response.text[:MAX_TEXT]
+        body: Any = None
+        if "json" in response.headers.get("content-type", ""):
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if inp.fail_on_status and (status >= 500 or status in _RETRYABLE_STATUS):
+            raise RetryableError(
+                f"http.request: {inp.url.host} answered {status}",
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        if inp.fail_on_status and status >= 400:
+            raise PermanentError(f"http.request: {inp.url.host} answered {status}: {text[:300]}")
+        return {"status": status, "ok": status < 400, "json": body,
+                "text": None if body is not None else text,
+                "headers": {k: v for k, v in response.headers.items()
+                            if k.lower() in ("content-type", "location", "etag")}}
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
