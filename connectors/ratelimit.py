@@ -1,0 +1,69 @@
+"""Token buckets for outgoing calls, shared by every run of one process.
+
+Each key (an integration token, a Slack channel, a method tier) gets its own bucket. ``acquire``
+waits until a token is free, so a worker paces itself below the API's limit instead of
+learning it from 429s. Across processes each process has its own buckets: with N workers,
+configure the rate as the API limit divided by N (see docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    rate: float  # tokens per second
+    capacity: float  # burst
+    clock: Callable[[], float] = time.monotonic
+    tokens: float = field(init=False)
+    updated: float = field(init=False)
+    lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.capacity
+        self.updated = self.clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait_time(self) -> float:
+        """Seconds until one token is free (0 when one is free now)."""
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    async def acquire(self, sleep: Callable[[float], object] = asyncio.sleep) -> float:
+        """Take one token, waiting as needed; returns the seconds waited."""
+        waited = 0.0
+        async with self.lock:
+            while (delay := self.wait_time()) > 0:
+                waited += delay
+                await sleep(delay)  # type: ignore[misc]
+            self.tokens -= 1
+        return waited
+
+    def pause(self, seconds: float) -> None:
+        """A server said ``Retry-After``: nobody gets a token for ``seconds``."""
+        self._refill()
+        self.tokens = min(self.tokens, 1 - seconds * self.rate)
+
+
+class Buckets:
+    """Buckets by key, created on first use with the same rate and burst."""
+
+    def __init__(self, rate: float, capacity: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def __getitem__(self, key: str) -> TokenBucket:
+        if key not in self._buckets:
+            self._buckets[key] = TokenBucket(self.rate, self.capacity, self.clock)
+        return self._buckets[key]
