@@ -20,6 +20,7 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 CONTEXT_NAMES = frozenset({"event", "trigger", "steps", "vars", "now"})
+LOOP_NAMES = frozenset({"item", "index"})
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 _HASHTAG = re.compile(r"(?<![\w&/])#([\w][\w\-/]*)", re.UNICODE)

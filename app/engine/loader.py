@@ -161,9 +161,13 @@ class _Linter:
                 self.report(step.key_lines.get("id", line),
                             f"duplicate step id '{step_id}' (first on line {seen[step_id]})")
             seen[step_id] = step.key_lines.get("id", line)
+            looped = step.get("for_each") is not None
             self._templates(step.get("if"), step.key_lines.get("if", line), known_before,
-                            in_if=True)
-            self._templates(step.get("with"), step.key_lines.get("with", line), known_before)
+                            in_if=True, looped=looped)
+            self._templates(step.get("for_each"), step.key_lines.get("for_each", line),
+                            known_before)
+            self._templates(step.get("with"), step.key_lines.get("with", line), known_before,
+                            looped=looped)
             self._action(step, line)
             known_before.add(step_id)
         self._all_ids = set(seen)
@@ -187,16 +191,17 @@ class _Linter:
             line_of(inputs, loc) if loc else step.key_lines.get("with", line),
             f"{use}: input '{'.'.join(map(str, loc))}': {msg}" if loc else f"{use}: {msg}"))
 
-    def _templates(self, value: Any, line: int, known_before: set[str], in_if: bool = False) -> None:
+    def _templates(self, value: Any, line: int, known_before: set[str], in_if: bool = False,
+                   looped: bool = False) -> None:
         if value is None or isinstance(value, bool | int | float):
             return
         if isinstance(value, LineDict):
             for k, v in value.items():
-                self._templates(v, value.key_lines.get(k, line), known_before, in_if)
+                self._templates(v, value.key_lines.get(k, line), known_before, in_if, looped)
             return
         if isinstance(value, LineList):
             for v, ln in zip(value, value.item_lines, strict=True):
-                self._templates(v, ln, known_before, in_if)
+                self._templates(v, ln, known_before, in_if, looped)
             return
         text = str(value)
         if in_if and not expressions.is_template(text):
@@ -207,7 +212,8 @@ class _Linter:
         if error:
             self.report(line, f"template does not parse: {error}")
             return
-        unknown = names - expressions.CONTEXT_NAMES
+        allowed = expressions.CONTEXT_NAMES | (expressions.LOOP_NAMES if looped else set())
+        unknown = names - allowed
         if unknown:
             self.report(line, f"unknown name {', '.join(sorted(unknown))} in template "
                         f"(templates can read: {', '.join(sorted(expressions.CONTEXT_NAMES))})")

@@ -21,6 +21,9 @@ class Step(BaseModel):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     if_: str | bool | None = Field(default=None, alias="if")
     timeout: float = Field(default=30.0, gt=0, le=600)
+    # Call the action once per item of this list (``item`` and ``loop.index`` in templates);
+    # each item is checkpointed on its own, so a retry resumes after the last item done.
+    for_each: str | list[Any] | None = None
 
 
 class Flow(BaseModel):

@@ -78,46 +78,100 @@ async def execute_steps(
         if step.id in done and done[step.id].status in ("succeeded", "skipped"):
             outputs[step.id] = done[step.id].output
             continue
-        started = utcnow()
         ctx = context(flow, event, outputs)
-        action = actions.get(step.use)
+        call = _Call(flow, event, step, position, run_id=run_id, attempt=attempt,
+                     actions=actions, invoke=invoke, on_step=on_step, redactor=redactor,
+                     dry_run=dry_run)
+        try:
+            if step.for_each is None:
+                outputs[step.id] = await call.once(ctx, step.id)
+                continue
+            items = expressions.render(step.for_each, ctx)
+            if items is None:
+                items = []
+            if not isinstance(items, list | tuple):
+                raise PermanentError(f"for_each must give a list (got {type(items).__name__})")
+            results = []
+            for index, item in enumerate(items):
+                key = f"{step.id}[{index}]"
+                if key in done and done[key].status in ("succeeded", "skipped"):
+                    results.append(done[key].output)
+                    continue
+                results.append(await call.once({**ctx, "item": item, "index": index}, key))
+            outputs[step.id] = results
+            await call.record(step.id, "succeeded", utcnow(), output=results)
+        except _StepFailed as failed:
+            return Outcome(ok=False, error=failed.error, step=failed.step, outputs=outputs)
+    return Outcome(ok=True, outputs=outputs)
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: str, error: BaseException) -> None:
+        self.step = step
+        self.error = error
+
+
+@dataclass
+class _Call:
+    """One step's action call, with its checkpoint (one per item for ``for_each``)."""
+
+    flow: Flow
+    event: Event
+    step: Any
+    position: int
+    run_id: str
+    attempt: int
+    actions: Mapping[str, Action]
+    invoke: Invoke
+    on_step: OnStep
+    redactor: Redactor
+    dry_run: bool
+
+    async def record(self, key: str, status: str, started: Any, **kw: Any) -> None:
+        for name in ("input", "output"):
+            if name in kw:
+                kw[name] = self.redactor.value(kw[name])
+        if "error" in kw:
+            kw["error"] = self.redactor.text(kw["error"])
+        await self.on_step(StepRecord(key, self.position, self.step.use, status, self.attempt,
+                                      started, utcnow(), **kw))
+
+    async def once(self, ctx: Mapping[str, Any], key: str) -> Any:
+        step = self.step
+        started = utcnow()
+        action = self.actions.get(step.use)
         inputs: Any = None
         try:
             if action is None:
                 raise PermanentError(f"unknown action '{step.use}'")
             if not expressions.truthy(step.if_, ctx):
-                outputs[step.id] = None
-                await on_step(StepRecord(step.id, position, step.use, "skipped", attempt,
-                                         started, utcnow()))
-                continue
+                await self.record(key, "skipped", started)
+                return None
             inputs = expressions.render(step.with_, ctx)
             try:
                 model = action.input_model.model_validate(inputs)
             except ValidationError as exc:
                 raise _input_error(action, exc) from None
-            call_ctx = ActionContext(run_id=run_id, flow=flow.name, step_id=step.id,
-                                     attempt=attempt, event=event.data, trigger=event.envelope(),
-                                     dry_run=dry_run)
+            call_ctx = ActionContext(run_id=self.run_id, flow=self.flow.name, step_id=key,
+                                     attempt=self.attempt, event=self.event.data,
+                                     trigger=self.event.envelope(), dry_run=self.dry_run)
             t0 = time.perf_counter()
+            outcome = "error"
             try:
                 async with asyncio.timeout(step.timeout):
-                    output = await invoke(action, model, call_ctx)
+                    output = await self.invoke(action, model, call_ctx)
+                outcome = "ok"
             except TimeoutError:
                 raise RetryableError(f"{step.use} timed out after {step.timeout:g}s") from None
             finally:
-                STEP_SECONDS.labels(step.use, "done").observe(time.perf_counter() - t0)
+                STEP_SECONDS.labels(step.use, outcome).observe(time.perf_counter() - t0)
         except Exception as exc:
             error = exc if isinstance(exc, ConnectorError) else PermanentError(
                 f"{type(exc).__name__}: {exc}")
-            await on_step(StepRecord(
-                step.id, position, step.use, "failed", attempt, started, utcnow(),
-                input=redactor.value(inputs), error=redactor.text(str(error)),
-            ))
-            return Outcome(ok=False, error=error, step=step.id, outputs=outputs)
-        outputs[step.id] = output
-        await on_step(StepRecord(
-            step.id, position, step.use, "succeeded", attempt, started, utcnow(),
-            input=redactor.value(inputs), output=redactor.value(output),
+            await self.record(key, "failed", started, input=inputs, error=str(error))
+            raise _StepFailed(key, error) from exc
+        await self.record(
+            key, "succeeded", started, input=inputs, output=output,
             deduplicated=bool(isinstance(output, dict) and output.get("deduplicated")),
-        ))
-    return Outcome(ok=True, outputs=outputs)
+        )
+        return output
