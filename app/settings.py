@@ -10,9 +10,10 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEBHOOK_SECRET_PREFIX = "PASSERELLE_WEBHOOK_SECRET_"
@@ -69,6 +70,18 @@ class Settings(BaseSettings):
     sandbox_rate_limits: bool = Field(
         default=True, validation_alias="PASSERELLE_SANDBOX_RATE_LIMITS"
     )
+    # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
+    timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as "
+                             f"Europe/Paris or UTC)") from None
+        return value
 
     @property
     def slack_sandbox(self) -> bool:
