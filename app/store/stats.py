@@ -78,8 +78,8 @@ async def kpi_rows(store: Store, *, since: datetime, until: datetime | None = No
         for row in await conn.execute(runs_q):
             out.runs.append(RunRow(row.event_id, row.flow, row.status, row.created_at,
                                    row.finished_at, row.actor))
-        for row in await conn.execute(dups_q):
-            out.double_entries.append(DoubleEntryRow(row.flow, row.received_at, "event"))
-        for row in await conn.execute(steps_q):
-            out.double_entries.append(DoubleEntryRow(row.flow, row.created_at, "step"))
+        for dup in await conn.execute(dups_q):
+            out.double_entries.append(DoubleEntryRow(dup.flow, dup.received_at, "event"))
+        for step in await conn.execute(steps_q):
+            out.double_entries.append(DoubleEntryRow(step.flow, step.created_at, "step"))
     return out
