@@ -19,6 +19,7 @@ from app.redact import Redactor
 from app.settings import Settings
 from app.store import IngestResult, Store
 from app.store.batcher import IngestBatcher
+from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors
 
 log = logging.getLogger("passerelle")
@@ -46,11 +47,13 @@ class Runtime:
     @classmethod
     async def start(cls, settings: Settings, *, with_worker: bool = True,
                     connectors: Connectors | None = None) -> Runtime:
-        connectors = connectors or Connectors(settings)
+        store = await Store.open(settings.database_url)
+        # passerelle.stats reads this process's store; connectors keep none of their own.
+        connectors = connectors or Connectors(settings, instances={
+            PasserelleConnector.name: PasserelleConnector(settings, store=store)})
         flows = load(settings, connectors)
         for problem in flows.problems:
             log.error("flow problem", extra={"problem": str(problem)})
-        store = await Store.open(settings.database_url)
         token = settings.admin_token.get_secret_value() if settings.admin_token else \
             secrets.token_urlsafe(24)
         redactor = Redactor([*settings.secret_values(), token])

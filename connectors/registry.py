@@ -12,9 +12,11 @@ from pydantic import BaseModel
 from app.settings import Settings
 from connectors.base import Action, ActionContext, Connector
 from connectors.http import HttpConnector
+from connectors.passerelle import PasserelleConnector
 
 BUILTINS: tuple[type[Connector], ...] = (
     HttpConnector,
+    PasserelleConnector,
 )
 
 
