@@ -75,6 +75,18 @@ def _isoweek(value: Any) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _sprint(value: Any, weeks: int = 2, prefix: str = "Sprint ") -> str:
+    """The sprint a date falls in, for a cadence of ``weeks`` ISO weeks.
+
+    Sprints start on the Monday of every ``weeks``-th ISO week counted from week 1 of the ISO
+    year; the label names that first week: ``2026-11-21`` with 2 weeks → ``Sprint 2026-W47``.
+    """
+    weeks = max(1, int(weeks))
+    year, week, _ = _to_datetime(value).isocalendar()
+    first = week - (week - 1) % weeks
+    return f"{prefix}{year}-W{first:02d}"
+
+
 def _first_line(text: Any) -> str:
     return str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
 
@@ -96,6 +108,7 @@ def environment() -> _Env:
         slug=_slug,
         date=_date,
         isoweek=_isoweek,
+        sprint=_sprint,
         first_line=_first_line,
     )
     env.globals.update(now=_now)
