@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.errors import BadRequest, NotFound, StoreError
+from app.errors import BadRequest, ConfigError, NotFound, StoreError
 from app.runtime import Runtime
+from app.stats import MAX_WEEKS, kpis
 from app.store.records import RUN_STATUSES
 from app.web.auth import require_admin
 
@@ -58,6 +59,22 @@ async def replay_run(request: Request, run_id: str) -> dict[str, Any]:
         rt.worker.wake()
     out: dict[str, Any] = rt.redactor.value(run.as_dict(with_steps=False))
     return out
+
+
+@router.get("/stats")
+async def stats(
+    request: Request,
+    weeks: int = Query(default=4, ge=1, le=MAX_WEEKS),
+    timezone: str | None = Query(default=None, description="IANA name; default "
+                                 "PASSERELLE_TIMEZONE"),
+) -> dict[str, Any]:
+    """Adoption KPIs per flow and ISO week (see docs/dashboard.md)."""
+    rt = _rt(request)
+    try:
+        return await kpis(rt.store, weeks=weeks, timezone=timezone or rt.settings.timezone,
+                          flows=rt.flows.flows)
+    except ConfigError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 @router.get("/flows")
