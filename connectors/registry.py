@@ -12,11 +12,15 @@ from pydantic import BaseModel
 from app.settings import Settings
 from connectors.base import Action, ActionContext, Connector
 from connectors.http import HttpConnector
+from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
+from connectors.slack import SlackConnector
 
 BUILTINS: tuple[type[Connector], ...] = (
     HttpConnector,
     PasserelleConnector,
+    NotionConnector,
+    SlackConnector,
 )
 
 

@@ -1,0 +1,124 @@
+"""The real ``notion_client.AsyncClient``, paced by a shared token bucket, errors mapped.
+
+Notion allows an average of 3 requests per second per integration; every run of a process
+that uses the same token shares one bucket, so fifty concurrent runs pace themselves instead
+of collecting 429s. The SDK's own retries are off: the runner retries with backoff and resumes
+after the last checkpointed step, which the SDK cannot do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from notion_client import AsyncClient
+
+from app.errors import PermanentError
+from app.settings import Settings
+from connectors.notion.errors import map_errors
+from connectors.ratelimit import TokenBucket
+
+NOTION_VERSION = "2025-09-03"
+RATE = 3.0  # requests per second, Notion's documented average
+BURST = 3.0
+SANDBOX_TOKEN = "passerelle-sandbox"
+
+# One bucket per (token, API) per event loop: a process runs one loop, tests run several.
+_BUCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, TokenBucket]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_bucket(key: str, rate: float = RATE, burst: float = BURST) -> TokenBucket:
+    """The process-wide bucket for ``key`` (a digest of the token and the API base URL)."""
+    per_loop = _BUCKETS.setdefault(asyncio.get_running_loop(), {})
+    if key not in per_loop:
+        per_loop[key] = TokenBucket(rate, burst)
+    return per_loop[key]
+
+
+class NotionApi:
+    """A thin layer over the SDK: ``call`` paces, sends and maps errors; helpers paginate."""
+
+    def __init__(self, settings: Settings, *, timeout: float = 25.0) -> None:
+        if settings.notion_sandbox:
+            token = SANDBOX_TOKEN
+            base_url = f"{settings.sandbox_url.rstrip('/')}/sandbox/notion"
+            # The stand-in without rate limits (tests) needs no pacing either.
+            self.rate: float | None = RATE if settings.sandbox_rate_limits else None
+        else:
+            assert settings.notion_token is not None
+            token = settings.notion_token.get_secret_value()
+            base_url = "https://api.notion.com"
+            self.rate = RATE
+        self.base_url = base_url
+        self.sdk = AsyncClient(options={
+            "auth": token, "base_url": base_url, "notion_version": NOTION_VERSION,
+            "timeout_ms": int(timeout * 1000), "retry": False,
+            # Our logger, not the SDK's console one: failures are reported once, as our errors.
+            "logger": logging.getLogger("passerelle.notion.sdk"), "log_level": logging.ERROR,
+        })
+        self._key = hashlib.sha256(f"{base_url}\0{token}".encode()).hexdigest()[:24]
+        self._me: str | None = None
+        self._emails: dict[str, str] | None = None
+
+    @property
+    def bucket(self) -> TokenBucket | None:
+        return None if self.rate is None else shared_bucket(self._key, self.rate)
+
+    async def call(self, what: str, fn: Callable[..., Awaitable[Any]], /, *,
+                   safe_to_repeat: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """One API call: wait for a token, send, translate failures (see ``map_errors``)."""
+        bucket = self.bucket
+        if bucket is not None:
+            await bucket.acquire()
+        pause = bucket.pause if bucket is not None else None
+        with map_errors(what, safe_to_repeat=safe_to_repeat, pause=pause):
+            result: dict[str, Any] = await fn(**kwargs)
+        return result
+
+    async def paginate(self, what: str, fn: Callable[..., Awaitable[Any]], /, *,
+                       limit: int | None = None, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every result of a paginated list or query endpoint (up to ``limit``)."""
+        cursor: str | None = None
+        seen = 0
+        while True:
+            extra = {"start_cursor": cursor} if cursor else {}
+            page = await self.call(what, fn, page_size=100, **kwargs, **extra)
+            for item in page.get("results", []):
+                yield item
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            cursor = page.get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return
+
+    async def bot_user_id(self) -> str:
+        """The integration's own bot user (``users.me``), to recognise our own edits."""
+        if self._me is None:
+            me = await self.call("notion users.me", self.sdk.users.me)
+            self._me = str(me["id"])
+        return self._me
+
+    async def user_by_email(self, email: str) -> str | None:
+        """A person's user id by email (case-insensitive), from the cached users list."""
+        if self._emails is None or email.lower() not in self._emails:
+            emails: dict[str, str] = {}
+            async for user in self.paginate("notion users.list", self.sdk.users.list):
+                address = (user.get("person") or {}).get("email")
+                if user.get("type") == "person" and address:
+                    emails[str(address).lower()] = str(user["id"])
+            if not emails and self._emails is None:
+                raise PermanentError(
+                    "notion: the users list shows no emails; give the integration the "
+                    "'Read user information including email addresses' capability")
+            self._emails = emails
+        return self._emails.get(email.lower())
+
+    async def aclose(self) -> None:
+        await self.sdk.aclose()

@@ -1,0 +1,239 @@
+"""``notion.*`` actions: schema-aware page writes, idempotent upserts, content and comments.
+
+Flows give plain values; the connector converts them with the data source's schema (see
+``properties.py`` and docs/notion.md). Every output carries the page's ``id``, ``url``,
+``title`` and ``properties`` as plain values, so later steps can use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import Field
+
+from app.errors import PermanentError, RetryableError
+from app.settings import Settings
+from connectors.base import ActionContext, ActionInput, Connector, action
+from connectors.notion.blocks import batches, markdown_to_blocks
+from connectors.notion.client import NotionApi
+from connectors.notion.properties import page_to_plain, rich_text
+from connectors.notion.schema import DataSource, Schemas, notion_id
+from connectors.notion.upsert import upsert
+from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_pages, where_filter
+
+Ref = Field(min_length=1, max_length=2000)
+
+
+class CreatePageInput(ActionInput):
+    database: str = Ref
+    properties: dict[str, Any] = Field(default_factory=dict)
+    content: str | None = None  # markdown appended as the page body
+
+
+class UpdatePageInput(ActionInput):
+    page: str = Ref
+    properties: dict[str, Any] = Field(default_factory=dict)
+    content: str | None = None
+
+
+class UpsertPageInput(ActionInput):
+    database: str = Ref
+    key: str | int = Field(...)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    key_property: str = DEFAULT_KEY_PROPERTY
+    content: str | None = None  # written when the page is created or still has no body
+
+
+class AppendInput(ActionInput):
+    page: str = Ref
+    text: str = Field(min_length=1)
+
+
+class FindPagesInput(ActionInput):
+    database: str = Ref
+    where: dict[str, Any] = Field(default_factory=dict)
+    sort: str | None = None  # a property name; "-Name" for descending
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class GetPageInput(ActionInput):
+    page: str = Ref
+
+
+class CommentInput(ActionInput):
+    page: str = Ref
+    text: str = Field(min_length=1)
+
+
+def page_id(ref: str) -> str:
+    found = notion_id(ref)
+    if found is None:
+        raise PermanentError(f"notion: {ref!r} is not a page id or URL")
+    return found
+
+
+def page_output(page: dict[str, Any], ds: DataSource | None, **extra: Any) -> dict[str, Any]:
+    out = page_to_plain(page)
+    out["database_id"] = ds.database_id if ds else None
+    out["data_source_id"] = ds.id if ds else None
+    out.update(extra)
+    return out
+
+
+class NotionConnector(Connector):
+    name = "notion"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._api: NotionApi | None = None
+        self._schemas: Schemas | None = None
+        self.key_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def sandbox(self) -> bool:
+        return self.settings.notion_sandbox
+
+    @property
+    def api(self) -> NotionApi:
+        if self._api is None:
+            self._api = NotionApi(self.settings)
+        return self._api
+
+    @property
+    def schemas(self) -> Schemas:
+        if self._schemas is None:
+            self._schemas = Schemas(self.api)
+        return self._schemas
+
+    @property
+    def values(self) -> ValueResolver:
+        return ValueResolver(self.api, self.schemas)
+
+    async def page_source(self, page: dict[str, Any]) -> DataSource | None:
+        parent = page.get("parent") or {}
+        source = parent.get("data_source_id")
+        return await self.schemas.data_source(str(source)) if source else None
+
+    async def fetch_page(self, ref: str) -> dict[str, Any]:
+        return await self.api.call(f"notion: page {ref}", self.api.sdk.pages.retrieve,
+                                   page_id=page_id(ref))
+
+    async def write_content(self, page: str, text: str) -> int:
+        """Append markdown as blocks, 100 per request; returns the number of blocks."""
+        blocks = markdown_to_blocks(text)
+        done = 0
+        for batch in batches(blocks, 100):
+            for attempt in range(4):
+                try:
+                    await self.api.call(
+                        f"notion: append to {page}", self.api.sdk.blocks.children.append,
+                        safe_to_repeat=False, block_id=page, children=batch)
+                    break
+                except RetryableError as exc:
+                    if done == 0:
+                        raise  # nothing written yet: the runner may retry the whole step
+                    if attempt == 3:  # retrying the step would repeat earlier batches
+                        raise PermanentError(
+                            f"notion: appended {done} of {len(blocks)} blocks, then: "
+                            f"{exc.message}") from exc
+                    await asyncio.sleep(min(exc.retry_after or 2.0 ** attempt, 30.0))
+            done += len(batch)
+        return done
+
+    async def has_content(self, page: str) -> bool:
+        listing = await self.api.call(f"notion: content of {page}",
+                                      self.api.sdk.blocks.children.list, block_id=page,
+                                      page_size=1)
+        return bool(listing.get("results"))
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    @action("create_page", CreatePageInput, summary="Create a page in a database")
+    async def create_page(self, inp: CreatePageInput, ctx: ActionContext) -> dict[str, Any]:
+        ds = await self.schemas.resolve(inp.database)
+        props = await self.values.convert(ds, inp.properties)
+        page = await self.api.call(
+            f"notion: create page in {ds.title!r}", self.api.sdk.pages.create,
+            safe_to_repeat=False, parent={"type": "data_source_id", "data_source_id": ds.id},
+            properties=props)
+        blocks = await self.write_content(page["id"], inp.content) if inp.content else 0
+        return page_output(page, ds, created=True, deduplicated=False, blocks=blocks)
+
+    @action("update_page", UpdatePageInput, summary="Update the named properties of a page",
+            idempotent=True)
+    async def update_page(self, inp: UpdatePageInput, ctx: ActionContext) -> dict[str, Any]:
+        current = await self.fetch_page(inp.page)
+        ds = await self.page_source(current)
+        if ds is None:
+            ds = DataSource(id="", database_id="", title="page", properties={
+                n: {"type": v.get("type")} for n, v in current.get("properties", {}).items()})
+        props = await self.values.convert(ds, inp.properties)
+        page = current
+        if props:
+            page = await self.api.call(f"notion: update page {inp.page}",
+                                       self.api.sdk.pages.update, page_id=current["id"],
+                                       properties=props)
+        blocks = await self.write_content(page["id"], inp.content) if inp.content else 0
+        return page_output(page, ds if ds.id else None, created=False, blocks=blocks)
+
+    @action("upsert_page", UpsertPageInput,
+            summary="Update the page with this key, or create it (never two pages per key)",
+            idempotent=True)
+    async def upsert_page(self, inp: UpsertPageInput, ctx: ActionContext) -> dict[str, Any]:
+        ds = await self.schemas.resolve(inp.database)
+        props = await self.values.convert(ds, inp.properties)
+        result = await upsert(self, ds, key=str(inp.key), key_property=inp.key_property,
+                              props=props)
+        blocks = 0
+        if inp.content and (result.created or not await self.has_content(result.page["id"])):
+            blocks = await self.write_content(result.page["id"], inp.content)
+        return page_output(result.page, ds, created=result.created,
+                           deduplicated=not result.created, archived_duplicates=result.archived,
+                           blocks=blocks)
+
+    @action("append", AppendInput, summary="Append markdown text to a page as blocks")
+    async def append(self, inp: AppendInput, ctx: ActionContext) -> dict[str, Any]:
+        target = page_id(inp.page)
+        count = await self.write_content(target, inp.text)
+        return {"page_id": target, "blocks": count}
+
+    @action("find_pages", FindPagesInput, summary="Find pages whose properties equal values",
+            idempotent=True)
+    async def find_pages(self, inp: FindPagesInput, ctx: ActionContext) -> dict[str, Any]:
+        ds = await self.schemas.resolve(inp.database)
+        where = await self.values.resolve_where(ds, inp.where)
+        sorts = None
+        if inp.sort:
+            name = inp.sort.lstrip("-")
+            if name not in ds.properties:
+                raise PermanentError(f'notion: sort: no property "{name}" in {ds.title!r}')
+            direction = "descending" if inp.sort.startswith("-") else "ascending"
+            sorts = [{"property": name, "direction": direction}]
+        pages = await query_pages(self.api, ds, where_filter(ds, where), limit=inp.limit,
+                                  sorts=sorts)
+        found = [page_output(p, ds) for p in pages]
+        return {"pages": found, "count": len(found), "first": found[0] if found else None}
+
+    @action("get_page", GetPageInput, summary="Read a page's properties", idempotent=True)
+    async def get_page(self, inp: GetPageInput, ctx: ActionContext) -> dict[str, Any]:
+        page = await self.fetch_page(inp.page)
+        return page_output(page, await self.page_source(page))
+
+    @action("comment", CommentInput, summary="Add a comment to a page")
+    async def comment(self, inp: CommentInput, ctx: ActionContext) -> dict[str, Any]:
+        target = page_id(inp.page)
+        try:
+            text = rich_text(inp.text)
+        except ValueError as exc:
+            raise PermanentError(f"notion.comment: {exc}") from None
+        made = await self.api.call(f"notion: comment on {target}", self.api.sdk.comments.create,
+                                   safe_to_repeat=False, parent={"page_id": target},
+                                   rich_text=text)
+        return {"id": made.get("id"), "page_id": target,
+                "discussion_id": made.get("discussion_id")}
+
+    async def aclose(self) -> None:
+        if self._api is not None:
+            await self._api.aclose()
+            self._api = None

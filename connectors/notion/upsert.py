@@ -1,0 +1,108 @@
+"""Upsert by an external key: never two pages for one key, even under concurrency.
+
+Two defences, because either alone is not enough:
+
+- in one process, upserts of the same key are serialised by a lock, so the second one finds
+  the page the first one created;
+- across processes (or a key written by someone else at the same moment) the lock cannot
+  help, so after creating a page the upsert queries the key again. If there are several pages,
+  everybody keeps the same one — the oldest (created time, then id) — and moves the others to
+  the trash. Later upserts that still find several (Notion's search can lag a little) do the
+  same, so the database converges to one page per key.
+
+Notion has no unique constraint, so this is the strongest guarantee its API allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.errors import PermanentError
+from connectors.notion.properties import ConversionError, to_notion
+from connectors.notion.schema import DataSource, equality_filter
+from connectors.notion.values import conversion_failed, query_pages
+
+if TYPE_CHECKING:
+    from connectors.notion.connector import NotionConnector
+
+_WRITABLE_KEY_TYPES = ("rich_text", "title", "number", "email", "url", "phone_number", "select")
+
+
+@dataclass
+class Upserted:
+    page: dict[str, Any]
+    created: bool
+    archived: int = 0
+
+
+def _oldest_first(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(pages, key=lambda p: (str(p.get("created_time", "")), str(p.get("id"))))
+
+
+@contextlib.asynccontextmanager
+async def _key_lock(locks: dict[str, asyncio.Lock], name: str) -> Any:
+    lock = locks.setdefault(name, asyncio.Lock())
+    try:
+        async with lock:
+            yield
+    finally:
+        # Drop the lock when nobody waits for it, so the table does not grow with every key.
+        if not lock.locked() and locks.get(name) is lock and not getattr(lock, "_waiters", None):
+            locks.pop(name, None)
+
+
+async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_property: str,
+                 props: dict[str, Any]) -> Upserted:
+    schema = ds.properties.get(key_property)
+    if schema is None:
+        known = ", ".join(f'"{n}"' for n in sorted(ds.properties))
+        raise PermanentError(
+            f'notion.upsert_page: database {ds.title!r} has no key property "{key_property}" '
+            f"(add a text property named so, or set key_property to one of: {known})")
+    if schema.get("type") not in _WRITABLE_KEY_TYPES:
+        raise PermanentError(
+            f'notion.upsert_page: key property "{key_property}" is a {schema.get("type")} '
+            f"property; use a text, title, number, email, URL, phone or select property")
+    if not key.strip():
+        raise PermanentError("notion.upsert_page: the key is empty")
+    try:
+        key_value = to_notion(key_property, schema, key)
+        wanted = equality_filter(key_property, schema, key)
+    except ConversionError as error:
+        raise conversion_failed(error) from None
+    api = conn.api
+    async with _key_lock(conn.key_locks, f"{ds.id}\0{key}"):
+        found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
+        if found:
+            archived = await _trash(conn, found[1:])
+            page = found[0]
+            if props:
+                page = await api.call(f"notion: update page {page['id']}", api.sdk.pages.update,
+                                      page_id=page["id"], properties=props)
+            return Upserted(page, created=False, archived=archived)
+        # Repeating this create is safe: the next attempt finds the page by its key.
+        mine = await api.call(
+            f"notion: create page in {ds.title!r}", api.sdk.pages.create,
+            parent={"type": "data_source_id", "data_source_id": ds.id},
+            properties={**props, key_property: key_value})
+        after = _oldest_first(await query_pages(api, ds, wanted, limit=20))
+        if len(after) <= 1 or after[0]["id"] == mine["id"]:
+            archived = await _trash(conn, [p for p in after if p["id"] != mine["id"]])
+            return Upserted(mine, created=True, archived=archived)
+        # Someone else created the same key first: theirs wins, ours goes to the trash.
+        keep = after[0]
+        archived = await _trash(conn, after[1:])
+        if props:
+            keep = await api.call(f"notion: update page {keep['id']}", api.sdk.pages.update,
+                                  page_id=keep["id"], properties=props)
+        return Upserted(keep, created=False, archived=archived)
+
+
+async def _trash(conn: NotionConnector, pages: list[dict[str, Any]]) -> int:
+    for page in pages:
+        await conn.api.call(f"notion: trash duplicate page {page['id']}",
+                            conn.api.sdk.pages.update, page_id=page["id"], in_trash=True)
+    return len(pages)
