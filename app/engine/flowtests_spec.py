@@ -307,7 +307,9 @@ def load_suite(path: Path) -> Suite:
         suite = Suite(path=path)
         suite.problems.append(LintProblem(str(path), 0, f"cannot read: {exc.strerror}"))
         return suite
-    return _SuiteLinter(path).lint(text)
+    suite = _SuiteLinter(path).lint(text)
+    suite.problems.sort(key=lambda p: p.line)
+    return suite
 
 
 def find_tests_files(path: Path) -> list[Path]:
