@@ -40,7 +40,8 @@ def async_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url.removeprefix(prefix)
     raise ConfigError(
-        f"PASSERELLE_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url.split(':')[0]}:...)"
+        "PASSERELLE_DATABASE_URL must start with sqlite:/// or postgresql:// "
+        f"(got {url.split(':')[0]}:...)"
     )
 
 
@@ -61,7 +62,8 @@ def make_engines(url: str) -> Engines:
     full = async_url(url)
     if full.startswith("sqlite"):
         if ":memory:" in full or full.rstrip("/").endswith("sqlite+aiosqlite:"):
-            raise ConfigError("an in-memory SQLite store would lose accepted events; give a file path")
+            raise ConfigError(
+                "an in-memory SQLite store would lose accepted events; give a file path")
         write = create_async_engine(full, pool_size=1, max_overflow=0, pool_timeout=60)
         read = create_async_engine(full, pool_size=4, max_overflow=4)
         for eng in (write, read):

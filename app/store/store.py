@@ -74,7 +74,9 @@ class Store:
         keys = list({e.dedupe_key for e, _ in items})
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for event, _ in items:
+        # Insert in key order: two processes ingesting overlapping batches then take the
+        # unique-index locks in the same order and wait for each other instead of deadlocking.
+        for event, _ in sorted(items, key=lambda item: item[0].dedupe_key):
             if event.dedupe_key in seen:
                 continue
             seen.add(event.dedupe_key)
@@ -193,7 +195,9 @@ class Store:
         r = t.runs
         owner = (
             await conn.execute(
-                sa.select(r.c.lease_owner, r.c.status).where(r.c.id == run_id)
+                # FOR UPDATE (PostgreSQL): a claim by another worker cannot slip in between
+                # this check and the write that follows it.
+                sa.select(r.c.lease_owner, r.c.status).where(r.c.id == run_id).with_for_update()
             )
         ).first()
         if owner is None or owner.lease_owner != worker or owner.status != "running":
@@ -346,25 +350,37 @@ class Store:
 
     # ---- retention --------------------------------------------------------------------------
 
-    async def prune(self, *, older_than: datetime) -> int:
-        """Delete events older than the cut-off whose runs all succeeded (or that have none).
+    async def prune(self, *, older_than: datetime, failed: bool = False,
+                    batch: int = 500) -> int:
+        """Delete events older than the cut-off whose runs are all finished; returns how many.
 
-        Failed runs are kept until replayed or pruned explicitly with ``prune_failed``.
+        Finished means succeeded (or no run at all); with ``failed`` also failed — by default
+        failed runs are kept until replayed or pruned explicitly. An event with a run still
+        queued, running or retrying is never pruned, nor one whose run finished after the
+        cut-off (a replay of an old event keeps its history for the full retention period).
+        Deletes go in batches so a large backlog neither holds a long write lock nor exceeds
+        the drivers' parameter limits.
         """
         e, r = t.events, t.runs
-        unfinished = sa.select(r.c.event_id).where(r.c.status != "succeeded")
-        async with self.engines.write.begin() as conn:
-            old = sa.select(e.c.id).where(e.c.received_at < older_than, e.c.id.not_in(unfinished))
-            ids = [row.id for row in await conn.execute(old)]
-            if not ids:
-                return 0
-            await conn.execute(sa.delete(t.run_steps).where(t.run_steps.c.run_id.in_(
-                sa.select(r.c.id).where(r.c.event_id.in_(ids)))))
-            await conn.execute(sa.delete(r).where(r.c.event_id.in_(ids)))
-            await conn.execute(sa.delete(t.event_duplicates).where(
-                t.event_duplicates.c.event_id.in_(ids)))
-            await conn.execute(sa.delete(e).where(e.c.id.in_(ids)))
-            return len(ids)
+        final = ("succeeded", "failed") if failed else ("succeeded",)
+        keep = sa.select(r.c.event_id).where(
+            sa.or_(r.c.status.not_in(final), r.c.finished_at >= older_than))
+        total = 0
+        while True:
+            async with self.engines.write.begin() as conn:
+                old = (sa.select(e.c.id)
+                       .where(e.c.received_at < older_than, e.c.id.not_in(keep))
+                       .limit(batch))
+                ids = [row.id for row in await conn.execute(old)]
+                if not ids:
+                    return total
+                run_ids = sa.select(r.c.id).where(r.c.event_id.in_(ids))
+                await conn.execute(sa.delete(t.run_steps).where(t.run_steps.c.run_id.in_(run_ids)))
+                await conn.execute(sa.delete(r).where(r.c.event_id.in_(ids)))
+                await conn.execute(sa.delete(t.event_duplicates).where(
+                    t.event_duplicates.c.event_id.in_(ids)))
+                await conn.execute(sa.delete(e).where(e.c.id.in_(ids)))
+            total += len(ids)
 
 
 def _run_from_row(row: Any) -> RunRecord:

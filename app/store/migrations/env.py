@@ -1,4 +1,4 @@
-"""Alembic environment: always run programmatically by ``app.store.migrate`` on a live connection."""
+"""Alembic environment: run programmatically by ``app.store.migrate`` on a live connection."""
 
 from __future__ import annotations
 

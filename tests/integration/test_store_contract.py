@@ -1,0 +1,330 @@
+"""The store contract, run against every backend: SQLite always, PostgreSQL when reachable.
+
+Each test gets an empty database (``store_url``). Concurrency is real: two ``Store`` instances
+(two connection pools, as two processes would have) race on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.errors import NotFound, StoreError
+from app.events import Event
+from app.store import LeaseLost, StepRecord, Store
+from app.store.migrate import current_revision, migrate
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand (mock clocks, not behaviour)."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def open_store(store_url: str, clock: Clock) -> AsyncIterator[Callable[[], object]]:
+    """Opens stores on the test's database (each one its own pool); closes them all after."""
+    opened: list[Store] = []
+
+    async def make() -> Store:
+        store = await Store.open(store_url, clock=clock)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(open_store) -> Store:
+    return await open_store()
+
+
+def event(key: str, *, at: datetime = T0, **data: object) -> Event:
+    return Event(source="make", type="webhook", dedupe_key=f"webhook:make:{key}",
+                 data={"key": key, **data}, received_at=at)
+
+
+def step(step_id: str, position: int, status: str = "succeeded", **kw: object) -> StepRecord:
+    return StepRecord(step_id=step_id, position=position, action="http.request", status=status,
+                      attempt=1, started_at=T0, finished_at=T0, **kw)  # type: ignore[arg-type]
+
+
+async def count(store: Store, table: str) -> int:
+    async with store.engines.read.connect() as conn:
+        return int((await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one())
+
+
+# ---- ingest ---------------------------------------------------------------------------------
+
+async def test_ingest_creates_one_run_per_flow_and_dedupes(store: Store) -> None:
+    [first] = await store.ingest([(event("a"), ["f1", "f2"])])
+    assert first.duplicate is False and len(first.runs) == 2
+    [again] = await store.ingest([(event("a"), ["f1", "f2"])])
+    assert again.duplicate is True
+    assert again.event_id == first.event_id and sorted(again.runs) == sorted(first.runs)
+    assert await count(store, "events") == 1
+    assert await count(store, "runs") == 2
+    assert await count(store, "event_duplicates") == 1
+
+
+async def test_ingest_dedupes_within_one_batch(store: Store) -> None:
+    results = await store.ingest([(event("b"), ["f"]), (event("c"), ["f"]), (event("b"), ["f"])])
+    assert [r.duplicate for r in results] == [False, False, True]
+    assert results[2].event_id == results[0].event_id
+    assert results[2].runs == results[0].runs
+    assert await count(store, "events") == 2
+    assert await count(store, "runs") == 2
+
+
+async def test_concurrent_ingest_from_two_instances_stores_each_event_once(open_store) -> None:
+    a, b = await open_store(), await open_store()
+    keys = [f"k{i}" for i in range(40)]
+
+    async def send(store: Store, reverse: bool) -> list:
+        out = []
+        for key in reversed(keys) if reverse else keys:
+            out += await store.ingest([(event(key), ["f"])])
+        return out
+
+    res_a, res_b = await asyncio.gather(send(a, False), send(b, True))
+    by_key: dict[str, list] = {}
+    for res in (*res_a, *res_b):
+        by_key.setdefault(res.event_id, []).append(res)
+    assert len(by_key) == len(keys)
+    for results in by_key.values():
+        assert sorted(r.duplicate for r in results) == [False, True]
+        assert results[0].runs == results[1].runs and len(results[0].runs) == 1
+    assert await count(a, "events") == len(keys)
+    assert await count(a, "runs") == len(keys)
+
+
+async def test_concurrent_overlapping_batches_do_not_deadlock(open_store) -> None:
+    a, b = await open_store(), await open_store()
+    keys = [f"o{i}" for i in range(200)]
+    rounds = [(store.ingest([(event(k), ["f"]) for k in order]))
+              for _ in range(6) for store, order in ((a, keys), (b, keys[::-1]))]
+    results = await asyncio.gather(*rounds)
+    firsts = [r for batch in results for r in batch if not r.duplicate]
+    assert len(firsts) == len(keys)
+    assert await count(a, "events") == await count(a, "runs") == len(keys)
+
+
+# ---- claiming and leases --------------------------------------------------------------------
+
+async def test_two_workers_never_claim_the_same_run(open_store) -> None:
+    a, b = await open_store(), await open_store()
+    await a.ingest([(event(f"e{i}"), ["f"]) for i in range(60)])
+
+    async def drain(store: Store, worker: str) -> list[str]:
+        got: list[str] = []
+        while runs := await store.claim(worker=worker, limit=3, lease=60):
+            got += [r.id for r in runs]
+        return got
+
+    got_a, got_b = await asyncio.gather(drain(a, "A"), drain(b, "B"))
+    assert not set(got_a) & set(got_b)
+    assert len(got_a) + len(got_b) == len(set(got_a) | set(got_b)) == 60
+    assert await a.claim(worker="C", limit=10, lease=60) == []
+
+
+async def test_claim_loads_event_and_sets_lease(store: Store) -> None:
+    [res] = await store.ingest([(event("x", text="hi"), ["f"])])
+    [run] = await store.claim(worker="A", limit=5, lease=30)
+    assert run.id == res.runs[0] and run.status == "running" and run.attempt == 1
+    assert run.lease_owner == "A" and run.event is not None
+    assert run.event.data == {"key": "x", "text": "hi"}
+
+
+async def test_expired_lease_is_taken_over_and_old_worker_writes_raise(store: Store,
+                                                                        clock: Clock) -> None:
+    await store.ingest([(event("x"), ["f"])])
+    [run] = await store.claim(worker="A", limit=1, lease=10)
+    clock.advance(5)
+    assert await store.claim(worker="B", limit=1, lease=10) == []
+    await store.extend_leases(worker="A", run_ids=[run.id], lease=10)
+    clock.advance(9)  # still inside the extended lease
+    assert await store.claim(worker="B", limit=1, lease=10) == []
+    clock.advance(2)
+    [taken] = await store.claim(worker="B", limit=1, lease=10)
+    assert taken.id == run.id and taken.attempt == 2 and taken.lease_owner == "B"
+    with pytest.raises(LeaseLost):
+        await store.record_step(run_id=run.id, worker="A", step=step("s1", 0))
+    for end in (store.finish(run_id=run.id, worker="A"),
+                store.fail(run_id=run.id, worker="A", error="x"),
+                store.retry(run_id=run.id, worker="A", error="x", not_before=clock())):
+        with pytest.raises(LeaseLost):
+            await end
+    await store.extend_leases(worker="A", run_ids=[run.id], lease=100)  # no effect for A
+    await store.release(worker="A", run_ids=[run.id])  # no effect either
+    await store.record_step(run_id=run.id, worker="B", step=step("s1", 0))
+    await store.finish(run_id=run.id, worker="B")
+    done = await store.get_run(run.id)
+    assert done.status == "succeeded" and done.lease_owner is None
+    assert [s.step_id for s in done.steps] == ["s1"]
+
+
+# ---- outcomes ---------------------------------------------------------------------------------
+
+async def test_checkpoints_resume_after_succeeded_steps(store: Store, clock: Clock) -> None:
+    await store.ingest([(event("x"), ["f"])])
+    [run] = await store.claim(worker="A", limit=1, lease=10)
+    await store.record_step(run_id=run.id, worker="A", step=step("s1", 0, output={"n": 1}))
+    await store.record_step(run_id=run.id, worker="A",
+                            step=step("s2", 1, status="failed", error="boom"))
+    await store.retry(run_id=run.id, worker="A", error="step s2: boom",
+                      not_before=clock() + timedelta(seconds=30))
+    retrying = await store.get_run(run.id)
+    assert retrying.status == "retrying" and retrying.error == "step s2: boom"
+    assert await store.queue_depth() == 1
+    assert await store.claim(worker="A", limit=1, lease=10) == []  # not due yet
+    clock.advance(31)
+    [again] = await store.claim(worker="B", limit=1, lease=10)
+    assert again.attempt == 2
+    assert [(s.step_id, s.output) for s in again.steps] == [("s1", {"n": 1})]
+    await store.record_step(run_id=run.id, worker="B", step=step("s2", 1, output={"n": 2}))
+    await store.finish(run_id=run.id, worker="B")
+    done = await store.get_run(run.id)
+    assert done.status == "succeeded" and done.error is None and done.finished_at == clock()
+    assert [(s.step_id, s.status) for s in done.steps] == [("s1", "succeeded"),
+                                                          ("s2", "succeeded")]
+
+
+async def test_fail_then_replay_resumes_and_only_failed_runs_replay(store: Store) -> None:
+    await store.ingest([(event("x"), ["f"])])
+    [run] = await store.claim(worker="A", limit=1, lease=10)
+    await store.record_step(run_id=run.id, worker="A", step=step("s1", 0))
+    await store.record_step(run_id=run.id, worker="A", step=step("s2", 1, status="failed",
+                                                                   error="404 not found"))
+    await store.fail(run_id=run.id, worker="A", error="step s2: 404 not found")
+    failed = await store.get_run(run.id)
+    assert failed.status == "failed" and failed.error == "step s2: 404 not found"
+    assert await store.claim(worker="A", limit=1, lease=10) == []
+    replayed = await store.replay(run.id)
+    assert replayed.status == "queued" and replayed.replays == 1 and replayed.attempt == 0
+    assert [s.step_id for s in replayed.steps] == ["s1"]  # the failed checkpoint is gone
+    with pytest.raises(StoreError, match="only failed runs"):
+        await store.replay(run.id)
+    with pytest.raises(NotFound):
+        await store.replay("no-such-run")
+    [again] = await store.claim(worker="B", limit=1, lease=10)
+    assert again.id == run.id and again.attempt == 1
+
+
+async def test_release_gives_runs_back_at_once(store: Store) -> None:
+    await store.ingest([(event("x"), ["f"])])
+    [run] = await store.claim(worker="A", limit=1, lease=600)
+    await store.release(worker="A", run_ids=[run.id])
+    released = await store.get_run(run.id)
+    assert released.status == "queued" and released.attempt == 0
+    assert released.lease_owner is None
+    [again] = await store.claim(worker="B", limit=1, lease=10)
+    assert again.id == run.id and again.attempt == 1
+
+
+async def test_list_get_and_counts(store: Store, clock: Clock) -> None:
+    for i in range(3):
+        await store.ingest([(event(f"e{i}", at=T0 + timedelta(seconds=i)), ["f1", "f2"])])
+    [run] = await store.claim(worker="A", limit=1, lease=10)
+    await store.fail(run_id=run.id, worker="A", error="nope")
+    newest = await store.list_runs(limit=2)
+    assert len(newest) == 2 and newest[0].created_at >= newest[1].created_at
+    assert [r.id for r in await store.list_runs(status="failed")] == [run.id]
+    assert {r.flow for r in await store.list_runs(flow="f2")} == {"f2"}
+    assert len(await store.list_runs(flow="f2")) == 3
+    assert len(await store.list_runs(since=T0 + timedelta(seconds=1))) == 4
+    assert len(await store.list_runs(limit=10, offset=4)) == 2
+    assert await store.count_runs() == {"failed": 1, "queued": 5}
+    got = await store.get_run(run.id)
+    assert got.event is not None and got.event.dedupe_key.startswith("webhook:make:")
+    with pytest.raises(NotFound):
+        await store.get_run("missing")
+    await store.ping()
+
+
+# ---- keyed state ------------------------------------------------------------------------------
+
+async def test_kv_setdefault_is_atomic_across_instances(open_store) -> None:
+    a, b = await open_store(), await open_store()
+    values = await asyncio.gather(*(
+        (a, b)[n % 2].kv_setdefault("ns", f"key{n % 5}", {"by": n}) for n in range(40)))
+    for i in range(5):
+        seen = [v for n, v in enumerate(values) if n % 5 == i]
+        assert all(v == seen[0] for v in seen), seen
+        assert await a.kv_get("ns", f"key{i}") == seen[0]
+    await a.kv_put("ns", "key0", [1, 2])
+    assert await b.kv_get("ns", "key0") == [1, 2]
+    assert await b.kv_setdefault("ns", "key0", "other") == [1, 2]
+    assert await b.kv_get("ns", "missing") is None
+
+
+# ---- retention --------------------------------------------------------------------------------
+
+async def test_prune_removes_old_finished_work_and_keeps_failed(store: Store,
+                                                                 clock: Clock) -> None:
+    old = T0 - timedelta(days=40)
+    clock.now = old
+    [ok] = await store.ingest([(event("old-ok", at=old), ["f"])])
+    [bad] = await store.ingest([(event("old-bad", at=old), ["f"])])
+    [waiting] = await store.ingest([(event("old-queued", at=old), ["f"])])
+    [late] = await store.ingest([(event("old-finished-late", at=old), ["f"])])
+    [nothing] = await store.ingest([(event("old-no-flow", at=old), [])])
+    await store.ingest([(event("old-ok", at=old), ["f"])])  # a duplicate row to prune too
+    claimed = {r.event_id: r for r in await store.claim(worker="A", limit=10, lease=60)}
+    await store.record_step(run_id=claimed[ok.event_id].id, worker="A", step=step("s1", 0))
+    await store.finish(run_id=claimed[ok.event_id].id, worker="A")
+    await store.fail(run_id=claimed[bad.event_id].id, worker="A", error="x")
+    await store.release(worker="A", run_ids=[claimed[waiting.event_id].id])
+    clock.now = T0
+    await store.finish(run_id=claimed[late.event_id].id, worker="A")
+    [recent] = await store.ingest([(event("new-ok", at=T0), ["f"])])
+    [run] = await store.claim(worker="A", limit=1, lease=60)
+    await store.record_step(run_id=run.id, worker="A", step=step("s1", 0))
+    await store.finish(run_id=run.id, worker="A")
+
+    cutoff = T0 - timedelta(days=30)
+    assert await store.prune(older_than=cutoff, batch=1) == 2  # old-ok, old-no-flow
+    kept = {bad.event_id, waiting.event_id, late.event_id, recent.event_id}
+    assert {r.event_id for r in await store.list_runs(limit=10)} == kept
+    assert nothing.event_id not in {r.event_id for r in await store.list_runs(limit=10)}
+    assert await count(store, "event_duplicates") == 0
+    assert await count(store, "run_steps") == 1  # the recent run's
+    assert await count(store, "events") == 4
+
+    assert await store.prune(older_than=cutoff, failed=True) == 1
+    assert {r.event_id for r in await store.list_runs(limit=10)} == kept - {bad.event_id}
+    assert await store.prune(older_than=cutoff, failed=True) == 0
+
+
+# ---- migrations ---------------------------------------------------------------------------
+
+async def test_migrations_are_idempotent_and_concurrent_safe(store_url: str) -> None:
+    stores = await asyncio.gather(*(Store.open(store_url) for _ in range(4)))
+    try:
+        await migrate(stores[0].engines)
+        await migrate(stores[1].engines)
+        assert {await current_revision(s.engines) for s in stores} == {"0001"}
+        await stores[0].ingest([(event("after-migrate"), ["f"])])
+        assert await count(stores[3], "runs") == 1
+    finally:
+        for s in stores:
+            await s.close()
