@@ -95,8 +95,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Methods a template may still call on a mapping; any other name is looked up as a key.
+_DICT_METHODS = frozenset({"get", "items", "keys"})
+
+
 class _Env(ImmutableSandboxedEnvironment):
-    pass
+    """Mappings are data: ``event.values`` is the key ``values``, never ``dict.values``.
+
+    Jinja tries attributes before keys, so a payload field named like a dict method
+    (``values``, ``items``, ``update``...) would otherwise resolve to the method.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute not in _DICT_METHODS:
+            if attribute in obj:
+                return obj[attribute]
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, dict) and isinstance(argument, str):
+            if argument in obj:
+                return obj[argument]
+            return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
 
 
 @lru_cache(maxsize=1)
