@@ -39,6 +39,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.on_start = []
+    if settings.slack_sandbox:
+        from app.sandbox.slack import SlackSandbox
+
+        app.state.slack_sandbox = SlackSandbox(rate_limits=settings.sandbox_rate_limits)
+        app.include_router(app.state.slack_sandbox.router(), prefix="/sandbox/slack")
+        app.state.on_start.append(
+            lambda rt: rt.extras.setdefault("slack_sandbox", app.state.slack_sandbox))
 
     @app.exception_handler(ReceiveError)
     async def _receive_error(request: Request, exc: ReceiveError) -> JSONResponse:
@@ -61,9 +68,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             return JSONResponse(detail, status_code=exc.status_code)
         return _error(exc.status_code, "error", str(detail))
 
+    from app.receivers import slack as slack_receiver
     from app.receivers import webhooks
 
     app.include_router(health.router)
     app.include_router(webhooks.router)
+    app.include_router(slack_receiver.router)
     app.include_router(api.router)
     return app

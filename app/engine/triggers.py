@@ -35,6 +35,29 @@ def _regex(value: str | None) -> str | None:
     return value
 
 
+class ModalCheck(_Model):
+    """A validation rule of a modal field: ``if`` (over ``value`` and ``values``) must hold,
+    otherwise ``message`` is shown under the field and the submission creates no run."""
+
+    if_: str = Field(alias="if", min_length=1)
+    message: str = Field(min_length=1, max_length=150)
+
+    @field_validator("if_")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from app.engine import expressions
+
+        text = value if expressions.is_template(value) else "{{ " + value + " }}"
+        error, names, _ = expressions.check(text)
+        if error:
+            raise ValueError(f"condition does not parse: {error}")
+        unknown = names - {"value", "values"}
+        if unknown:
+            raise ValueError(f"unknown name {', '.join(sorted(unknown))} in condition "
+                             "(a field check can read: value, values)")
+        return value
+
+
 class ModalField(_Model):
     """One input of a declarative Slack modal."""
 
@@ -48,6 +71,7 @@ class ModalField(_Model):
     placeholder: str | None = Field(default=None, max_length=150)
     hint: str | None = Field(default=None, max_length=2000)
     initial: str | None = None
+    validate_: list[ModalCheck] = Field(default_factory=list, alias="validate", max_length=10)
 
 
 class ModalSpec(_Model):
@@ -88,6 +112,8 @@ class SlackCommandTrigger(Trigger):
     description: str = ""
     usage_hint: str = ""
     modal: ModalSpec | None = None
+    # Optional text answered at once, visible only to the user ("Got it"); default: no answer.
+    ack: str | None = Field(default=None, max_length=200)
 
     _check_text = field_validator("text")(_regex)
 

@@ -1,0 +1,173 @@
+"""``POST /slack/commands``, ``/slack/events``, ``/slack/interactions``.
+
+Every request is checked in the same order: body size, v0 signature over the raw body (five
+minute window), content type, then parsing. Nothing is stored until all of them pass. The
+answer goes back as soon as the event and its runs are committed: no outgoing call happens on
+the way except ``views.open`` for a modal (``slack_interactions``) and, once per process,
+``auth.test`` to learn our own bot's id so its own messages never trigger flows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.engine.triggers import SlackCommandTrigger
+from app.errors import BadRequest, ConnectorError
+from app.events import Event, new_id
+from app.receivers import slack_interactions as interactions
+from app.receivers.common import read_body, require_content_type
+from app.receivers.slack_verify import signing_secret, verify
+from app.runtime import Runtime
+
+router = APIRouter()
+log = logging.getLogger("passerelle.slack")
+
+FORM = "application/x-www-form-urlencoded"
+JSON = dict[str, Any]
+
+
+async def _verified(request: Request) -> tuple[Runtime, bytes]:
+    rt: Runtime = request.app.state.runtime
+    body = await read_body(request, rt.settings.max_body_bytes)
+    verify(signing_secret(rt.settings), request.headers, body)
+    return rt, body
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise BadRequest("body is not UTF-8 form data") from None
+
+
+def _ephemeral(text: str) -> JSONResponse:
+    return JSONResponse({"response_type": "ephemeral", "text": text})
+
+
+def _command_flows(rt: Runtime, command: str) -> list[tuple[str, SlackCommandTrigger]]:
+    return [(f.name, f.trigger) for f in rt.flows.flows.values()
+            if f.enabled and isinstance(f.trigger, SlackCommandTrigger)
+            and f.trigger.command == command]
+
+
+@router.post("/slack/commands")
+async def command(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    body = await read_body(request, rt.settings.max_body_bytes)
+    if _form(body).get("ssl_check") == "1":  # Slack checking the certificate: nothing to do
+        return Response(status_code=200)
+    verify(signing_secret(rt.settings), request.headers, body)
+    require_content_type(request, FORM)
+    form = _form(body)
+    name = form.get("command", "")
+    if not name.startswith("/"):
+        raise BadRequest("form field 'command' is missing")
+    data: JSON = {k: v for k, v in form.items() if k != "token"}  # legacy verification token
+    for field in ("text", "user_id", "user_name", "channel_id", "channel_name", "team_id",
+                  "trigger_id", "response_url"):
+        data.setdefault(field, "")
+    flows = _command_flows(rt, name)
+    if not data["text"].strip() and data["trigger_id"]:
+        flow = interactions.modal_flow(rt, command=name)
+        if flow is not None:
+            problem = await interactions.open_modal(rt, flow, trigger_id=data["trigger_id"],
+                                                    context=_command_context(data))
+            return _ephemeral(problem) if problem else Response(status_code=200)
+    key = f"slack:command:{data['team_id']}:{data['trigger_id'] or new_id()}"
+    event = Event(source="slack", type="slack.command", dedupe_key=key, data=data,
+                  actor=data["user_id"] or None)
+    result = await rt.submit(event)
+    if not result.runs and not result.duplicate:
+        return _ephemeral(_no_flow_help(name, flows))
+    acks = [t.ack for n, t in flows if t.ack and n in rt.flows.matching(event)]
+    return _ephemeral(acks[0]) if acks else Response(status_code=200)
+
+
+def _command_context(data: JSON) -> JSON:
+    return {"kind": "command", "command": data["command"], "user": data["user_id"],
+            "channel": data["channel_id"], "response_url": data["response_url"],
+            "team_id": data["team_id"], "trigger_id": data["trigger_id"]}
+
+
+def _no_flow_help(name: str, flows: list[tuple[str, SlackCommandTrigger]]) -> str:
+    if not flows:
+        return (f"No Passerelle flow handles {name} yet. Add a flow file with "
+                f"`on: {{slack.command: {name}}}` to the flows folder (see docs/slack.md).")
+    hints = [t.usage_hint for _, t in flows if t.usage_hint]
+    usage = f" Usage: {name} {hints[0]}" if hints else ""
+    return f"{name} did not match what its flows expect, so nothing was done.{usage}"
+
+
+@router.post("/slack/events")
+async def events(request: Request) -> Response:
+    rt, body = await _verified(request)
+    require_content_type(request, "application/json")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("body must be a JSON object")
+    if payload.get("type") == "url_verification":
+        return JSONResponse({"challenge": str(payload.get("challenge") or "")})
+    if payload.get("type") != "event_callback":  # e.g. app_rate_limited: nothing to run
+        return Response(status_code=200)
+    inner, event_id = payload.get("event"), payload.get("event_id")
+    if not isinstance(inner, dict) or not isinstance(event_id, str) or not event_id:
+        raise BadRequest("event_callback needs 'event' (an object) and 'event_id'")
+    data: JSON = {**inner, "event_id": event_id, "team_id": payload.get("team_id")}
+    own = await _from_our_bot(rt, inner, payload.get("authorizations"))
+    if own:
+        data["passerelle_from_bot"] = True
+    actor = inner.get("user") if isinstance(inner.get("user"), str) and not own else None
+    # A retry (X-Slack-Retry-Num) of a stored event is a duplicate of it; a retry of one we
+    # never stored is the first delivery that reached us, and is processed.
+    await rt.submit(Event(source="slack", type="slack.event", dedupe_key=f"slack:event:{event_id}",
+                          data=data, actor=actor))
+    return Response(status_code=200)
+
+
+async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any) -> bool:
+    """True when our own bot wrote this (or it is the edit echo of one of our messages)."""
+    authors = {inner.get("user"), inner.get("bot_id")}
+    if inner.get("subtype") == "message_changed" and isinstance(inner.get("message"), dict):
+        authors |= {inner["message"].get("user"), inner["message"].get("bot_id")}
+    authors = {a for a in authors if isinstance(a, str) and a}
+    if not authors:
+        return False
+    if isinstance(authorizations, list) and authors & {
+            a.get("user_id") for a in authorizations if isinstance(a, dict) and a.get("is_bot")}:
+        return True
+    try:
+        ours = await rt.connectors.get("slack").identity()  # type: ignore[attr-defined]
+    except ConnectorError as exc:
+        log.warning("could not learn our bot id (auth.test)", extra={"error": str(exc)})
+        return False
+    return bool(authors & {v for v in ours.values() if v})
+
+
+@router.post("/slack/interactions")
+async def interaction(request: Request) -> Response:
+    rt, body = await _verified(request)
+    require_content_type(request, FORM)
+    raw = _form(body).get("payload")
+    if not raw:
+        raise BadRequest("form field 'payload' is missing")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"'payload' is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("'payload' must be a JSON object")
+    kind = payload.get("type")
+    if kind in ("shortcut", "message_action"):
+        return await interactions.shortcut(rt, payload)
+    if kind == "view_submission":
+        return await interactions.view_submission(rt, payload)
+    return Response(status_code=200)  # block_actions, view_closed: acknowledged, no trigger
