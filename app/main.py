@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from app import __version__
 from app.errors import ReceiveError
@@ -46,6 +47,16 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         app.include_router(app.state.slack_sandbox.router(), prefix="/sandbox/slack")
         app.state.on_start.append(
             lambda rt: rt.extras.setdefault("slack_sandbox", app.state.slack_sandbox))
+    if settings.notion_sandbox:
+        from app.engine.notion_specs import load_specs
+        from app.sandbox.notion import NotionSandbox
+
+        app.state.notion_sandbox = NotionSandbox(
+            seed=load_specs(settings.flows),
+            rate_limit=3.0 if settings.sandbox_rate_limits else None)
+        app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1")
+        app.state.on_start.append(
+            lambda rt: rt.extras.setdefault("notion_sandbox", app.state.notion_sandbox))
 
     @app.exception_handler(ReceiveError)
     async def _receive_error(request: Request, exc: ReceiveError) -> JSONResponse:
@@ -68,11 +79,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             return JSONResponse(detail, status_code=exc.status_code)
         return _error(exc.status_code, "error", str(detail))
 
+    from app.receivers import notion as notion_receiver
     from app.receivers import slack as slack_receiver
     from app.receivers import webhooks
 
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(slack_receiver.router)
+    app.include_router(notion_receiver.router)
     app.include_router(api.router)
     return app

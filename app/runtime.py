@@ -66,12 +66,20 @@ class Runtime:
 
     def make_worker(self) -> Worker:
         s = self.settings
-        return Worker(
+        worker = Worker(
             store=self.store, flows=self.flows, connectors=self.connectors, submit=self.submit,
             policy=RetryPolicy(max_attempts=s.max_attempts), redactor=self.redactor,
             concurrency=s.worker_concurrency, lease=s.lease_seconds,
             poll_interval=s.poll_interval, retention=timedelta(days=s.retention_days),
         )
+        from app.receivers.notion_poll import attach_watcher
+
+        watcher = attach_watcher(worker=worker, flows=self.flows, connectors=self.connectors,
+                                 store=self.store, submit=self.submit,
+                                 poll_seconds=s.notion_poll_seconds, sandbox=s.notion_sandbox)
+        if watcher is not None:
+            self.extras["notion_watcher"] = watcher
+        return worker
 
     async def submit(self, event: Event) -> IngestResult:
         """Store the event and its runs (committed before this returns), then wake the worker."""
