@@ -15,7 +15,7 @@ from app import __version__
 from app.errors import ReceiveError
 from app.runtime import Runtime
 from app.settings import Settings
-from app.web import api, health
+from app.web import api, dashboard, health
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -88,4 +88,5 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.include_router(slack_receiver.router)
     app.include_router(notion_receiver.router)
     app.include_router(api.router)
+    app.include_router(dashboard.router)
     return app
