@@ -8,7 +8,7 @@ moment: deploying on a Wednesday does not fire last Monday's digest.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -19,10 +19,27 @@ from app.events import Event
 
 
 def latest_slot(trigger: ScheduleTrigger, now: datetime) -> datetime:
-    """The newest slot at or before ``now``, as an aware datetime in the trigger's zone."""
-    local = now.astimezone(ZoneInfo(trigger.timezone)).replace(microsecond=0)
-    prev: datetime = croniter(trigger.cron, local + timedelta(seconds=1)).get_prev(datetime)
-    return prev
+    """The newest slot at or before ``now``, as an aware datetime in the trigger's zone.
+
+    Slots are wall-clock times, each firing once: in the hour repeated when clocks go back,
+    the first pass counts (a 02:30 job does not run again at the second 02:30, and the slot
+    never moves back to yesterday's); a slot in the hour skipped when clocks go forward fires
+    once, an hour later by the wall clock.
+    """
+    zone = ZoneInfo(trigger.timezone)
+    local = now.astimezone(zone).replace(microsecond=0)
+    wall = local.replace(tzinfo=None)
+    if local.fold:
+        # Second pass of a repeated hour: its wall times up to the transition have passed
+        # once already, so search from where the first pass reached.
+        wall += (local.replace(fold=0).utcoffset() or timedelta()) - (
+            local.utcoffset() or timedelta())
+    times = croniter(trigger.cron, wall + timedelta(seconds=1))
+    while True:
+        candidate: datetime = times.get_prev(datetime)
+        slot = candidate.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+        if slot <= now:
+            return slot
 
 
 def slot_event(flow: Flow, slot: datetime) -> Event:
