@@ -18,10 +18,12 @@ from connectors.notion.properties import from_notion
 VOLATILE_TYPES = frozenset({"last_edited_time", "last_edited_by"})
 
 
-def snapshot(page: dict[str, Any]) -> dict[str, Any]:
-    """What we remember of a page: its edit time and its plain, non-volatile values."""
+def snapshot(page: dict[str, Any], *, seq: int = 0) -> dict[str, Any]:
+    """What we remember of a page: its edit time, its plain non-volatile values, and ``seq``,
+    the number of events emitted for it (part of the next event's dedupe key)."""
     props = page.get("properties") or {}
     return {
+        "seq": seq,
         "last_edited_time": page.get("last_edited_time"),
         "properties": {name: from_notion(value) for name, value in props.items()
                        if value.get("type") not in VOLATILE_TYPES},
@@ -43,7 +45,8 @@ def page_event(page: dict[str, Any], *, old: dict[str, Any] | None,
                database_id: str, data_source_id: str, database_title: str,
                bot_user_id: str | None) -> Event | None:
     """The event for a page read now, or None when nothing changed since ``old``."""
-    new = snapshot(page)
+    seq = int((old or {}).get("seq", 0)) + 1
+    new = snapshot(page, seq=seq)
     diff = changes(old, new)
     created = old is None
     if not created and not diff:
@@ -72,6 +75,9 @@ def page_event(page: dict[str, Any], *, old: dict[str, Any] | None,
     }
     return Event(
         source="notion", type="notion.page", data=data, actor=editor,
-        # The same edit read twice has the same time and values: one event.
-        dedupe_key=f"notion:page:{page.get('id')}:{page.get('last_edited_time')}:{digest}",
+        # The same change read twice (two pollers, a webhook and a poll, a crash before the
+        # snapshot moved on) follows the same snapshot and has the same values: one event.
+        # Edit times alone would not do: Notion keeps them to the minute, so A→B→A→B within
+        # one minute would repeat a key.
+        dedupe_key=f"notion:page:{page.get('id')}:{seq}:{digest}",
     )

@@ -129,7 +129,8 @@ class NotionWatcher:
                                data_source_id=ds.id, database_title=ds.title, bot_user_id=bot)
             if event is not None:
                 await self.submit(event)  # committed before the snapshot moves on
-                await self.store.kv_put(SNAPSHOTS, page["id"], snapshot(page))
+                seq = int((old or {}).get("seq", 0)) + 1
+                await self.store.kv_put(SNAPSHOTS, page["id"], snapshot(page, seq=seq))
                 emitted += 1
             if _parse(page["last_edited_time"]) > _parse(newest):
                 newest = page["last_edited_time"]
