@@ -78,11 +78,11 @@ async def execute_steps(
         if step.id in done and done[step.id].status in ("succeeded", "skipped"):
             outputs[step.id] = done[step.id].output
             continue
-        ctx = context(flow, event, outputs)
         call = _Call(flow, event, step, position, run_id=run_id, attempt=attempt,
                      actions=actions, invoke=invoke, on_step=on_step, redactor=redactor,
                      dry_run=dry_run)
         try:
+            ctx = context(flow, event, outputs)
             if step.for_each is None:
                 outputs[step.id] = await call.once(ctx, step.id)
                 continue
@@ -102,6 +102,13 @@ async def execute_steps(
             await call.record(step.id, "succeeded", utcnow(), output=results)
         except _StepFailed as failed:
             return Outcome(ok=False, error=failed.error, step=failed.step, outputs=outputs)
+        except Exception as exc:
+            # `vars` or `for_each` that cannot be rendered fail this step like any other error
+            # (escaping here would leave the run to its lease and retry it forever).
+            error = exc if isinstance(exc, ConnectorError) else PermanentError(
+                f"{type(exc).__name__}: {exc}")
+            await call.record(step.id, "failed", utcnow(), error=str(error))
+            return Outcome(ok=False, error=error, step=step.id, outputs=outputs)
     return Outcome(ok=True, outputs=outputs)
 
 
