@@ -86,6 +86,16 @@ class Worker:
 
             async def on_step(step: StepRecord) -> None:
                 await self.store.record_step(run_id=run.id, worker=self.id, step=step)
+                # One line per step, with ids; never inputs or outputs (they carry content).
+                log.log(logging.WARNING if step.status == "failed" else logging.INFO,
+                        f"step {step.status}", extra={
+                            "run_id": run.id, "event_id": run.event_id, "flow": run.flow,
+                            "step": step.step_id, "action": step.action,
+                            "attempt": step.attempt, "deduplicated": step.deduplicated,
+                            "ms": round((step.finished_at - step.started_at)
+                                        .total_seconds() * 1000),
+                            **({"error": self.redactor.text(step.error)} if step.error else {}),
+                        })
 
             outcome = await execute_steps(
                 flow, run.event, run_id=run.id, attempt=run.attempt,
@@ -95,7 +105,8 @@ class Worker:
             if outcome.ok:
                 await self.store.finish(run_id=run.id, worker=self.id)
                 RUNS_FINISHED.labels(run.flow, "succeeded").inc()
-                log.info("run succeeded", extra={"run_id": run.id, "flow": run.flow})
+                log.info("run succeeded", extra={"run_id": run.id, "event_id": run.event_id,
+                                                 "flow": run.flow})
                 return
             assert outcome.error is not None
             decision = self.policy.decide(outcome.error, run.attempt)
@@ -108,6 +119,7 @@ class Worker:
                                        not_before=self.clock() + timedelta(seconds=decision.delay))
                 RUNS_FINISHED.labels(run.flow, "retrying").inc()
                 log.warning("run will retry", extra={"run_id": run.id, "flow": run.flow,
+                            "event_id": run.event_id,
                             "step": outcome.step, "delay": round(decision.delay, 2),
                             "error": message})
         except LeaseLost:
@@ -116,7 +128,8 @@ class Worker:
     async def _fail(self, run: RunRecord, message: str) -> None:
         await self.store.fail(run_id=run.id, worker=self.id, error=message)
         RUNS_FINISHED.labels(run.flow, "failed").inc()
-        log.error("run failed", extra={"run_id": run.id, "flow": run.flow, "error": message})
+        log.error("run failed", extra={"run_id": run.id, "event_id": run.event_id,
+                                       "flow": run.flow, "error": message})
 
     # ---- the loop ---------------------------------------------------------------------------
 
