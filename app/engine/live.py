@@ -16,6 +16,7 @@ from typing import Any
 from app.engine import expressions
 from app.engine.loader import FlowSet
 from app.engine.notion_specs import load_specs
+from app.engine.triggers import NotionPageTrigger
 from app.engine.yamlsource import LineDict, line_of, load
 from app.errors import ConfigError, ConnectorError, LintProblem
 from connectors.notion.properties import READ_ONLY_TYPES, ConversionError, to_notion
@@ -102,7 +103,7 @@ async def live_problems(flows: FlowSet, connectors: Connectors) -> list[LintProb
             problems.append(LintProblem(_file, line_of(_raw, loc), message))
 
         trigger = flow.trigger
-        if trigger.kind == "notion.page" and _static(trigger.database):
+        if isinstance(trigger, NotionPageTrigger) and _static(trigger.database):
             loc: tuple[Any, ...] = ("on", "notion.page")
             ds = await resolve(trigger.database)
             if isinstance(ds, str):

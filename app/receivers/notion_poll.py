@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.engine.loader import FlowSet
+from app.engine.triggers import NotionPageTrigger
 from app.errors import ConnectorError
 from app.events import Event
 from app.receivers.notion_diff import page_event, snapshot
@@ -64,7 +65,7 @@ class NotionWatcher:
     def refs(self) -> list[str]:
         """Database references named by enabled ``notion.page`` triggers."""
         return sorted({flow.trigger.database for flow in self.flows.flows.values()
-                       if flow.enabled and flow.trigger.kind == "notion.page"})
+                       if flow.enabled and isinstance(flow.trigger, NotionPageTrigger)})
 
     async def sources(self) -> list[DataSource]:
         found: dict[str, DataSource] = {}

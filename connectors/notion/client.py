@@ -87,8 +87,10 @@ class NotionApi:
         cursor: str | None = None
         seen = 0
         while True:
-            extra = {"start_cursor": cursor} if cursor else {}
-            page = await self.call(what, fn, page_size=100, **kwargs, **extra)
+            args: dict[str, Any] = {**kwargs, "page_size": 100}
+            if cursor:
+                args["start_cursor"] = cursor
+            page = await self.call(what, fn, **args)
             for item in page.get("results", []):
                 yield item
                 seen += 1
