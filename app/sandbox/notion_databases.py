@@ -109,7 +109,9 @@ def query_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
     pages = [p for p in ws.pages.values() if p.data_source_id == source.id and not p.in_trash]
     rows = [ws.render_page(page) for page in reversed(pages)]
     rows = sort_rows([row for row in rows if test(row)], sorts)
-    answer = paginate(rows, body.get("start_cursor"), body.get("page_size"), "page_or_data_source", "body")
+    answer = paginate(
+        rows, body.get("start_cursor"), body.get("page_size"), "page_or_data_source", "body"
+    )
     only = call.query.get("filter_properties")
     if only:
         for row in answer["results"]:
@@ -135,5 +137,7 @@ def _search_sort(spec: Any) -> bool:
         raise body_invalid("body.sort.timestamp", 'should be "last_edited_time"', spec)
     direction = spec.get("direction")
     if direction not in ("ascending", "descending"):
-        raise body_invalid("body.sort.direction", 'should be "ascending" or "descending"', direction)
-    return direction == "descending"
+        raise body_invalid(
+            "body.sort.direction", 'should be "ascending" or "descending"', direction
+        )
+    return bool(direction == "descending")

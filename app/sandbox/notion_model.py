@@ -20,6 +20,33 @@ from app.sandbox.notion_errors import body_invalid
 BOT_USER_ID = "5a0c7f3e-2d4b-4c1e-9b8a-6f1d2e3c4b5a"
 _UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
 _PROP_ID_CHARS = string.ascii_letters + string.digits
+ROOT_TITLE = "Passerelle sandbox"
+# The integration's bot and a few people; ids are constant so flows and tests can name them.
+USERS: list[dict[str, Any]] = [
+    {
+        "object": "user",
+        "id": BOT_USER_ID,
+        "name": "Passerelle",
+        "avatar_url": None,
+        "type": "bot",
+        "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": ROOT_TITLE},
+    },
+    *(
+        {
+            "object": "user",
+            "id": user_id,
+            "name": name,
+            "avatar_url": None,
+            "type": "person",
+            "person": {"email": email},
+        }
+        for user_id, name, email in (
+            ("3f1e6a4c-8b52-4d0e-a7c1-2b9d5e8f0a11", "Ada Lovelace", "ada@example.com"),
+            ("7c2d9b1e-4a63-4f8d-b0e2-5c1a8d3f6b22", "Grace Hopper", "grace@example.com"),
+            ("9e4b2c7d-1f85-4a3b-8d6e-0f2c4b7a9d33", "Margaret Hamilton", "margaret@example.com"),
+        )
+    ),
+]
 
 
 def new_id() -> str:

@@ -232,7 +232,7 @@ def _date_condition(op: str, arg: Any, path: str) -> Callable[[Any], bool]:
         found = moment(value)
         if found is None or target is None:
             return False
-        return compare(found.date(), target.date()) if day_only else compare(found, target)
+        return bool(compare(found.date(), target.date()) if day_only else compare(found, target))
 
     return check
 

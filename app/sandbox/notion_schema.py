@@ -70,29 +70,30 @@ def update_schema(current: Schema, spec: Any, path: str, resolve: Resolve) -> Sc
         if not isinstance(name, str) or not name.strip():
             raise body_invalid(f"{where}.name", "should be a non-empty string", name)
         typed = {k: v for k, v in change.items() if k not in ("name", "description")}
-        if prop is None and not typed:
-            raise validation(f"{key} is not a property that exists.")
-        if typed:
+        if prop is None:
+            if not typed:
+                raise validation(f"{key} is not a property that exists.")
+            prop = build(name, typed, where, resolve)
+            if prop.type == "title":
+                raise validation(f"{name}: a data source has exactly one title property.")
+            schema[prop.id] = prop
+        elif typed:
             rebuilt = build(name, typed, where, resolve)
-            if prop is None:
-                prop = schema.setdefault(rebuilt.id, rebuilt)
-            elif (prop.type == "title") != (rebuilt.type == "title"):
+            if (prop.type == "title") != (rebuilt.type == "title"):
                 raise validation(f"{prop.name}: a data source has exactly one title property.")
-            else:
-                config = _keep_option_ids(prop, rebuilt)
-                prop.type, prop.config = rebuilt.type, config
+            prop.type, prop.config = rebuilt.type, _keep_option_ids(prop, rebuilt)
         if any(other.name == name and other is not prop for other in schema.values()):
             raise validation(f"A property named {name} already exists.")
         prop.name = name
-    if sum(prop.type == "title" for prop in schema.values()) != 1:
-        raise validation("A data source has exactly one title property.")
     return schema
 
 
-def seed_schema(spec: dict[str, Any], title: str) -> tuple[Schema, list[tuple[Prop, dict]]]:
+def seed_schema(
+    spec: dict[str, Any], title: str
+) -> tuple[Schema, list[tuple[Prop, dict[str, Any]]]]:
     """A schema from our seed file; relations come back unresolved with their `{to, ...}`."""
     schema: Schema = {}
-    relations: list[tuple[Prop, dict]] = []
+    relations: list[tuple[Prop, dict[str, Any]]] = []
     for name, value in spec.items():
         relation = value.get("relation") if isinstance(value, dict) else None
         if isinstance(relation, dict) and "to" in relation:

@@ -16,8 +16,9 @@ from typing import Any
 from app.sandbox.notion_content import BlockSpec, plain, text
 from app.sandbox.notion_errors import not_found
 from app.sandbox.notion_model import (
-    BOT_USER_ID,
     PAGE_SCHEMA,
+    ROOT_TITLE,
+    USERS,
     Block,
     Comment,
     Database,
@@ -32,33 +33,6 @@ from app.sandbox.notion_model import (
 )
 from app.sandbox.notion_schema import link, seed_schema
 from app.sandbox.notion_values import render
-
-ROOT_TITLE = "Passerelle sandbox"
-USERS: list[dict[str, Any]] = [
-    {
-        "object": "user",
-        "id": BOT_USER_ID,
-        "name": "Passerelle",
-        "avatar_url": None,
-        "type": "bot",
-        "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": ROOT_TITLE},
-    },
-    *(
-        {
-            "object": "user",
-            "id": user_id,
-            "name": name,
-            "avatar_url": None,
-            "type": "person",
-            "person": {"email": email},
-        }
-        for user_id, name, email in (
-            ("3f1e6a4c-8b52-4d0e-a7c1-2b9d5e8f0a11", "Ada Lovelace", "ada@example.com"),
-            ("7c2d9b1e-4a63-4f8d-b0e2-5c1a8d3f6b22", "Grace Hopper", "grace@example.com"),
-            ("9e4b2c7d-1f85-4a3b-8d6e-0f2c4b7a9d33", "Margaret Hamilton", "margaret@example.com"),
-        )
-    ),
-]
 
 
 @dataclass
@@ -86,7 +60,9 @@ class Workspace:
         self.blocks: dict[str, Block] = {}
         self.comments: dict[str, Comment] = {}
         self.children: dict[str, list[str]] = {}  # page or block id -> child ids, in order
-        self.root = self.add_page({"type": "workspace", "workspace": True}, {"title": text(ROOT_TITLE)})
+        self.root = self.add_page(
+            {"type": "workspace", "workspace": True}, {"title": text(ROOT_TITLE)}
+        )
 
     def now(self) -> datetime:
         return to_minute(self._now())
@@ -96,7 +72,9 @@ class Workspace:
         pending = []
         for entry in entries:
             title = entry["title"]
-            schema, relations = seed_schema(entry.get("properties") or {"Name": {"title": {}}}, title)
+            schema, relations = seed_schema(
+                entry.get("properties") or {"Name": {"title": {}}}, title
+            )
             _, source = self.add_database(self.root.id, text(title), schema)
             pending += [(source, prop, spec) for prop, spec in relations]
         for source, prop, spec in pending:
@@ -173,7 +151,9 @@ class Workspace:
         self, parent_id: str, title: list[dict[str, Any]], schema: Schema
     ) -> tuple[Database, DataSource]:
         now = self.now()
-        database = Database(new_id(), title, {"type": "page_id", "page_id": parent_id}, [], now, now)
+        database = Database(
+            new_id(), title, {"type": "page_id", "page_id": parent_id}, [], now, now
+        )
         source = DataSource(new_id(), database.id, deepcopy(title), schema, now, now)
         database.data_source_ids.append(source.id)
         self.databases[database.id] = database
@@ -185,15 +165,19 @@ class Workspace:
         """Gives each new two-way relation its synced property on the other side, like Notion."""
         for prop in list(source.properties.values()):
             config = prop.config
-            if prop.type == "relation" and config["type"] == "dual_property":
-                if not config["dual_property"]:
-                    synced = f"Related to {plain(source.title) or 'Untitled'} ({prop.name})"
-                    link(source, prop, self.data_sources[config["data_source_id"]], synced)
+            if config.get("type") == "dual_property" and not config["dual_property"]:
+                synced = f"Related to {plain(source.title) or 'Untitled'} ({prop.name})"
+                link(source, prop, self.data_sources[config["data_source_id"]], synced)
 
-    def add_blocks(self, parent_id: str, specs: list[BlockSpec], after: str | None = None) -> list[Block]:
+    def add_blocks(
+        self, parent_id: str, specs: list[BlockSpec], after: str | None = None
+    ) -> list[Block]:
         kind = "page_id" if parent_id in self.pages else "block_id"
         now = self.now()
-        made = [Block(new_id(), {"type": kind, kind: parent_id}, s.type, s.payload, now, now) for s in specs]
+        made = [
+            Block(new_id(), {"type": kind, kind: parent_id}, s.type, s.payload, now, now)
+            for s in specs
+        ]
         siblings = self.children.setdefault(parent_id, [])
         at = siblings.index(after) + 1 if after else len(siblings)
         siblings[at:at] = [block.id for block in made]
@@ -297,7 +281,9 @@ class Workspace:
             "display_name": {"type": "integration", "resolved_name": "Passerelle"},
         }
 
-    def _block(self, record: Page | Database | Block, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def _block(
+        self, record: Page | Database | Block, kind: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         return {
             "object": "block",
             "id": record.id,

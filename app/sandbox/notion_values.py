@@ -7,6 +7,7 @@ renamed option shows its new name; people and relations as lists of ids.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -273,7 +274,12 @@ def _rollup(prop: Prop, page: Page, schema: Schema, lookup: Lookup) -> dict[str,
     numbers = [v["number"] for v in values if isinstance(v.get("number"), int | float)]
     if function in ("count", "count_all", "count_values"):
         return {"type": "number", "number": len(values), "function": function}
-    aggregate = {"sum": sum, "min": min, "max": max, "average": lambda n: sum(n) / len(n)}
+    aggregate: dict[str, Callable[[list[float]], float]] = {
+        "sum": sum,
+        "min": min,
+        "max": max,
+        "average": lambda n: sum(n) / len(n),
+    }
     if function in aggregate:
         number = aggregate[function](numbers) if numbers else None
         return {"type": "number", "number": number, "function": function}

@@ -1,0 +1,144 @@
+"""The Notion API stand-in used in sandbox mode (no NOTION_TOKEN) and by end-to-end tests.
+
+Modules: `notion_routes` (HTTP, headers, rate limit), `notion_databases` / `notion_pages`
+(handlers), `notion_state` (the workspace and object shapes), `notion_schema`,
+`notion_values`, `notion_content` and `notion_query` (Notion's rules), `notion_model`
+(records) and `notion_errors`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from copy import deepcopy
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from fastapi import APIRouter
+
+from app.sandbox.notion_content import plain
+from app.sandbox.notion_model import BOT_USER_ID, parse_id
+from app.sandbox.notion_routes import Handler, TokenBucket, build_router
+from app.sandbox.notion_state import Call, Workspace
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotionSandbox:
+    """An in-memory Notion API (version 2025-09-03, with data sources).
+
+    The real `notion_client.AsyncClient` talks to it over HTTP: mount `router()` under
+    `/sandbox/notion/v1` and give the client `base_url="<server>/sandbox/notion"`. Requests are
+    checked as Notion checks them (headers, property types against the schema, 2,000-character
+    text objects, 100-item arrays, a shared token-bucket rate limit answered with 429 and
+    `Retry-After`) and what is written is kept, so the methods below can read it back for the
+    dashboard and for tests. Nothing ever leaves the process.
+
+    `seed` is the `databases` list of flows/_databases.yaml: one database with one data source
+    of the same title per entry, under a page "Passerelle sandbox". `clock` (seconds,
+    monotonic) drives the rate limit and `now` (aware datetimes) the timestamps; both exist so
+    tests can control time. As in Notion, created/last edited times are kept to the minute.
+    """
+
+    bot_user_id: ClassVar[str] = BOT_USER_ID
+
+    def __init__(
+        self,
+        *,
+        seed: list[dict[str, Any]] | None = None,
+        rate_limit: float | None = 3.0,
+        burst: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._seed = deepcopy(seed or [])
+        self._rate_limit, self._burst, self._clock, self._now = rate_limit, burst, clock, now
+        self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
+        self._workspace, self._bucket = self._fresh()
+
+    def router(self) -> APIRouter:
+        """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
+        return build_router(admit=self._admit, run=self._run)
+
+    def reset(self) -> None:
+        """Back to the seeded state (new ids) with a full rate-limit bucket."""
+        fresh = self._fresh()
+        with self._lock:
+            self._workspace, self._bucket = fresh
+
+    def database_by_title(self, title: str) -> dict[str, Any]:
+        with self._lock:
+            ws = self._workspace
+            found = [db for db in ws.databases.values() if plain(db.title) == title]
+            if not found:
+                raise KeyError(f"no database titled {title!r}")
+            return ws.render_database(found[0])
+
+    def data_source_by_title(self, title: str) -> dict[str, Any]:
+        with self._lock:
+            source = self._workspace.data_source_titled(title)
+            if source is None:
+                raise KeyError(f"no data source titled {title!r}")
+            return self._workspace.render_data_source(source)
+
+    def pages(self, data_source_id: str | None = None) -> list[dict[str, Any]]:
+        """Every page (trashed ones included), oldest first; or only those of a data source."""
+        with self._lock:
+            ws = self._workspace
+            wanted = None if data_source_id is None else parse_id(data_source_id, "id")
+            if wanted is not None and wanted not in ws.data_sources:
+                raise KeyError(f"no data source {data_source_id}")
+            return [
+                ws.render_page(page)
+                for page in ws.pages.values()
+                if wanted is None or page.data_source_id == wanted
+            ]
+
+    def blocks(self, page_id: str) -> list[dict[str, Any]]:
+        """Child blocks of a page or block (child pages/databases as child_page/_database)."""
+        with self._lock:
+            ws = self._workspace
+            return [
+                ws.render_child(child) for child in ws.visible_children(parse_id(page_id, "id"))
+            ]
+
+    def comments(self, page_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            ws, wanted = self._workspace, parse_id(page_id, "id")
+            return [ws.render_comment(c) for c in ws.comments.values() if c.page_id == wanted]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """`[{"database", "data_source_id", "pages"}]`: pages not in the trash, per data source."""
+        with self._lock:
+            ws = self._workspace
+            return [
+                {
+                    "database": plain(ws.databases[source.database_id].title),
+                    "data_source_id": source.id,
+                    "pages": sum(
+                        page.data_source_id == source.id and not page.in_trash
+                        for page in ws.pages.values()
+                    ),
+                }
+                for source in ws.data_sources.values()
+            ]
+
+    def _fresh(self) -> tuple[Workspace, TokenBucket | None]:
+        workspace = Workspace(now=self._now)
+        workspace.seed(deepcopy(self._seed))
+        bucket = None
+        if self._rate_limit is not None:
+            bucket = TokenBucket(rate=self._rate_limit, burst=self._burst, clock=self._clock)
+        return workspace, bucket
+
+    def _admit(self) -> None:
+        with self._lock:
+            if self._bucket is not None:
+                self._bucket.take()
+
+    def _run(self, handler: Handler, call: Call) -> dict[str, Any]:
+        with self._lock:
+            return handler(self._workspace, call)
