@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, validation_alias="PASSERELLE_MAX_ATTEMPTS")
     poll_interval: float = Field(default=0.5, validation_alias="PASSERELLE_POLL_INTERVAL")
     retention_days: int = Field(default=30, validation_alias="PASSERELLE_RETENTION_DAYS")
+    # On SIGTERM a `worker` process lets running runs finish this long, then gives them back.
+    shutdown_grace_seconds: float = Field(
+        default=20.0, ge=0, validation_alias="PASSERELLE_SHUTDOWN_GRACE_SECONDS"
+    )
     notion_poll_seconds: float = Field(
         default=0.0, validation_alias="PASSERELLE_NOTION_POLL_SECONDS"
     )

@@ -12,9 +12,10 @@ from typing import Any
 import typer
 
 from app.cli.base import cli, echo_json, run_async, table
+from app.engine.flowtests import build_event
+from app.engine.flowtests_spec import TriggerSpec
 from app.engine.loader import load_flows
 from app.engine.runner import execute_steps
-from app.events import Event, new_id
 from app.logs import setup as setup_logs
 from app.redact import Redactor
 from app.settings import Settings
@@ -31,8 +32,12 @@ def banner(rt: Any, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     modes = rt.connectors.modes()
     typer.echo(f"Passerelle is listening on {base}")
-    typer.echo(f"  dashboard:  {base}/?token={rt.admin_token}")
-    typer.echo(f"  store:      {rt.store.dialect} ({'WAL' if rt.store.dialect == 'sqlite' else 'pooled'})")
+    # A configured token stays out of the output (which often ends up in a log collector);
+    # only a token generated for this run is shown, as nobody could know it otherwise.
+    shown = "$PASSERELLE_ADMIN_TOKEN" if rt.settings.admin_token else rt.admin_token
+    typer.echo(f"  dashboard:  {base}/?token={shown}")
+    mode = "WAL" if rt.store.dialect == "sqlite" else "pooled"
+    typer.echo(f"  store:      {rt.store.dialect} ({mode})")
     typer.echo(f"  flows:      {len(rt.flows.flows)} loaded from {rt.settings.flows}"
                + (f", {len(rt.flows.problems)} problem(s): run `passerelle check`"
                   if rt.flows.problems else ""))
@@ -82,7 +87,7 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         rt.worker = rt.make_worker()
         try:
-            await rt.worker.run(stop)
+            await rt.worker.run(stop, grace=settings.shutdown_grace_seconds)
         finally:
             rt.worker = None
             await rt.close()
@@ -111,13 +116,6 @@ def check(
     typer.echo(f"{len(flows.flows)} flow(s) OK")
 
 
-def _event_for(flow: Any, data: dict[str, Any]) -> Event:
-    kind = flow.trigger.kind
-    source = getattr(flow.trigger, "source", None) or kind.split(".")[0]
-    return Event(source=source, type=kind, data=data, dedupe_key=f"cli:{new_id()}",
-                 actor=data.get("user_id") if isinstance(data.get("user_id"), str) else None)
-
-
 @cli.command()
 def run(
     flow_name: str = typer.Argument(..., metavar="FLOW"),
@@ -138,7 +136,7 @@ def run(
     except (OSError, ValueError) as exc:
         typer.echo(f"error: {event_file}: {exc}", err=True)
         raise typer.Exit(1) from None
-    event = _event_for(flow, data)
+    event = build_event(flow, TriggerSpec(), data)
     if dry_run:
         async def show(action: Action, inputs: Any, ctx: ActionContext) -> dict[str, Any]:
             echo_json({"step": ctx.step_id, "action": action.full_name,
