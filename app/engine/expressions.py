@@ -107,10 +107,11 @@ class _Env(ImmutableSandboxedEnvironment):
     """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, dict) and attribute not in _DICT_METHODS:
+        if isinstance(obj, dict):
             if attribute in obj:
                 return obj[attribute]
-            return self.undefined(obj=obj, name=attribute)
+            if attribute not in _DICT_METHODS:
+                return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:

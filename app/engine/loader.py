@@ -50,8 +50,8 @@ class FlowSet:
             if not flow.enabled or not flow.trigger.matches(event, flow.name):
                 continue
             if flow.if_ is not None:
-                ctx = {"event": event.data, "trigger": event.envelope(), "vars": flow.vars,
-                       "steps": {}}
+                ctx = {"event": event.data, "trigger": event.envelope(), "steps": {}}
+                ctx["vars"] = expressions.render(flow.vars, {**ctx, "vars": {}})
                 try:
                     if not expressions.truthy(flow.if_, ctx):
                         continue

@@ -39,7 +39,8 @@ class RetryPolicy:
         if not isinstance(error, ConnectorError) or not error.retryable:
             return GiveUp(message)
         if attempt >= self.max_attempts:
-            return GiveUp(f"gave up after {attempt} attempts: {message}")
+            tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+            return GiveUp(f"gave up after {tries}: {message}")
         full = min(self.cap, self.base * 2 ** (attempt - 1))
         delay = full / 2 + rand() * full / 2
         if error.retry_after is not None:

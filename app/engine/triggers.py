@@ -238,7 +238,9 @@ class ScheduleTrigger(Trigger):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use a name like Europe/Paris)") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (use a name like Europe/Paris)"
+            ) from None
         return value
 
     def matches(self, event: Event, flow: str) -> bool:

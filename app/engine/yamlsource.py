@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, SequenceNode
 
 
 class LineDict(dict[str, Any]):
@@ -81,7 +81,7 @@ class YamlError(ValueError):
 def load(text: str) -> Any:
     """Parse one YAML document; syntax errors become ``YamlError`` with a line."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -47,4 +47,4 @@ def test_max_attempts() -> None:
     assert isinstance(POLICY.decide(RetryableError("busy"), 7, rand=lambda: 0.5), Retry)
     assert POLICY.decide(RetryableError("busy"), 8) == GiveUp("gave up after 8 attempts: busy")
     assert RetryPolicy(max_attempts=1).decide(RetryableError("x"), 1) == GiveUp(
-        "gave up after 1 attempts: x")
+        "gave up after 1 attempt: x")
