@@ -60,11 +60,11 @@ def _command_flows(rt: Runtime, command: str) -> list[tuple[str, SlackCommandTri
 async def command(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     body = await read_body(request, rt.settings.max_body_bytes)
-    if _form(body).get("ssl_check") == "1":  # Slack checking the certificate: nothing to do
+    form = _form(body)
+    if form.get("ssl_check") == "1":  # Slack checking the certificate: nothing to do
         return Response(status_code=200)
     verify(signing_secret(rt.settings), request.headers, body)
     require_content_type(request, FORM)
-    form = _form(body)
     name = form.get("command", "")
     if not name.startswith("/"):
         raise BadRequest("form field 'command' is missing")
@@ -85,7 +85,8 @@ async def command(request: Request) -> Response:
     result = await rt.submit(event)
     if not result.runs and not result.duplicate:
         return _ephemeral(_no_flow_help(name, flows))
-    acks = [t.ack for n, t in flows if t.ack and n in rt.flows.matching(event)]
+    matched = set(rt.flows.matching(event))
+    acks = [t.ack for n, t in flows if t.ack and n in matched]
     return _ephemeral(acks[0]) if acks else Response(status_code=200)
 
 

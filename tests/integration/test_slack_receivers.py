@@ -277,3 +277,78 @@ async def test_message_shortcut_reacts_and_replies_with_permalink(hub_factory) -
         kinds = [(m["kind"], m.get("name") or m.get("text"), m.get("thread_ts"))
                  for m in sb.messages()[1:]]
         assert kinds == [("reaction", "memo", None), ("reply", f"Saved {link}", posted["ts"])]
+
+
+ACKED = """
+name: retro
+on:
+  slack.command: {command: /retro, text: "^(good|bad) ", usage_hint: "good|bad <note>",
+                  ack: "Got it"}
+steps:
+  - use: slack.ephemeral
+    with: {text: "Noted: {{ event.text }}"}
+"""
+
+
+async def test_ack_text_usage_hint_and_a_modal_that_cannot_open(hub_factory) -> None:
+    with hub_factory({"retro.yaml": ACKED, "feedback.yaml": FEEDBACK}) as hub:
+        url = hub.url + sandbox(hub).response_url("r")
+        async with hub.client() as c:
+            ok = await post_signed(c, "/slack/commands", command_form(
+                "/retro", "good pairing", response_url=url), FORM)
+            assert ok.json() == {"response_type": "ephemeral", "text": "Got it"}
+            miss = await post_signed(c, "/slack/commands", command_form(
+                "/retro", "meh", response_url=url), FORM)
+            assert miss.json()["text"] == (
+                "/retro did not match what its flows expect, so nothing was done. "
+                "Usage: /retro good|bad <note>")
+            expired = await post_signed(c, "/slack/commands", command_form(
+                "/feedback", "", response_url=url, trigger_id="expired"), FORM)
+            assert "could not open the form" in expired.json()["text"]
+            assert "expired_trigger_id" in expired.json()["text"]
+        (run,) = await runs(hub)
+        assert (await hub.wait_for_run(run["id"]))["status"] == "succeeded"
+        (note,) = sandbox(hub).messages()
+        assert (note["kind"], note["user"], note["channel"], note["text"]) == (
+            "ephemeral", "U0ADA", "C0FEEDBACK", "Noted: good pairing")
+
+
+SHORTCUT_MODAL = """
+name: retro-from-message
+on:
+  slack.shortcut:
+    callback_id: add_retro
+    modal:
+      title: Add to retro
+      fields: [{name: kind, label: Kind, type: select, options: [good, bad]}]
+steps:
+  - use: slack.reply
+    with: {text: "Added as {{ event['values'].kind }}: {{ event.context.message.permalink }}"}
+"""
+
+
+async def test_message_shortcut_modal_keeps_the_message_for_the_submission(hub_factory) -> None:
+    with hub_factory({"retro.yaml": SHORTCUT_MODAL}) as hub:
+        sb = sandbox(hub)
+        posted = sb.call("chat.postMessage", {"channel": "C0RETRO", "text": "Deploys were slow"},
+                         token="xoxb-test")
+        message = {"type": "message", "user": "U0ADA", "ts": posted["ts"],
+                   "text": "Deploys were slow"}
+        payload = message_shortcut("add_retro", message=message, channel="C0RETRO",
+                                   response_url=hub.url + sb.response_url("sc"))
+        async with hub.client() as c:
+            opened = await post_signed(c, "/slack/interactions", interaction_form(payload), FORM)
+            assert opened.status_code == 200 and opened.content == b""
+            (modal,) = [m for m in sb.messages() if m["kind"] == "modal"]
+            assert await count(hub, "events") == 0
+            values = {"kind": {"kind": {"type": "static_select",
+                                        "selected_option": {"value": "bad"}}}}
+            done = await post_signed(c, "/slack/interactions", interaction_form(
+                view_submission(modal["view"], values, user="U0GRACE")), FORM)
+            assert done.status_code == 200
+        (run,) = await runs(hub)
+        assert (await hub.wait_for_run(run["id"]))["status"] == "succeeded"
+        (reply,) = [m for m in sb.messages() if m["kind"] == "reply"]
+        link = f"https://sandbox.slack.com/archives/C0RETRO/p{posted['ts'].replace('.', '')}"
+        assert (reply["channel"], reply["thread_ts"], reply["text"]) == (
+            "C0RETRO", posted["ts"], f"Added as bad: {link}")
