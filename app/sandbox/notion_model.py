@@ -75,6 +75,20 @@ def to_minute(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+PERSON_TOKEN_PREFIX = "person:"
+
+
+def actor_of(token: str) -> str:
+    """Who a request acts as: the integration's bot, or, for a token ``person:<user id>``,
+    that seeded person — so tests and demos can make the human edits that trigger flows."""
+    if not token.startswith(PERSON_TOKEN_PREFIX):
+        return BOT_USER_ID
+    user_id = token.removeprefix(PERSON_TOKEN_PREFIX)
+    if not any(u["id"] == user_id and u["type"] == "person" for u in USERS):
+        raise ValueError(user_id)
+    return user_id
+
+
 def user_ref(user_id: str = BOT_USER_ID) -> dict[str, Any]:
     return {"object": "user", "id": user_id}
 
@@ -147,6 +161,8 @@ class Page:
     in_trash: bool = False
     icon: Any = None
     cover: Any = None
+    creator: str = BOT_USER_ID
+    editor: str = BOT_USER_ID
 
     @property
     def data_source_id(self) -> str | None:

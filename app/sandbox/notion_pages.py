@@ -37,7 +37,7 @@ def create_page(ws: Workspace, call: Call) -> dict[str, Any]:
     blocks = children(body["children"], "body.children") if "children" in body else []
     decor = _decor(body)
     writer.commit()
-    page = ws.add_page(parent, values, source)
+    page = ws.add_page(parent, values, source, actor=call.actor)
     page.icon, page.cover = decor.get("icon"), decor.get("cover")
     _sync_relations(ws, page, {})
     ws.add_blocks(page.id, blocks)
@@ -64,7 +64,7 @@ def update_page(ws: Workspace, call: Call) -> dict[str, Any]:
     page.values.update(values)
     page.in_trash = page.in_trash if trash is None else trash
     page.icon, page.cover = decor.get("icon", page.icon), decor.get("cover", page.cover)
-    page.edited = ws.now()
+    page.edited, page.editor = ws.now(), call.actor
     _sync_relations(ws, page, before)
     return ws.render_page(page)
 
@@ -93,7 +93,7 @@ def append_children(ws: Workspace, call: Call) -> dict[str, Any]:
         raise validation(ARCHIVED)
     made = ws.add_blocks(parent_id, blocks, after)
     if page is not None:
-        page.edited = ws.now()
+        page.edited, page.editor = ws.now(), call.actor
     results = [ws.render_child(block.id) for block in made]
     return paginate(results, None, 100, "block", "body")
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from app.sandbox import notion_databases as databases
 from app.sandbox import notion_pages as pages
 from app.sandbox.notion_errors import NotionError, body_invalid, validation
+from app.sandbox.notion_model import actor_of
 from app.sandbox.notion_state import Call, Workspace
 
 NOTION_VERSION = "2025-09-03"
@@ -93,7 +94,8 @@ def _endpoint(
             admit()
             body = await _json(request)
             query = {key: request.query_params.getlist(key) for key in request.query_params}
-            result = run(handler, Call(dict(request.path_params), query, body))
+            call = Call(dict(request.path_params), query, body, actor=_actor(request))
+            result = run(handler, call)
         except NotionError as error:
             return _error(error)
         return JSONResponse(result)
@@ -123,6 +125,14 @@ def _check_headers(request: Request) -> None:
             f"Notion-Version header failed validation: the sandbox implements {NOTION_VERSION} "
             f"only, instead was {version}."
         )
+
+
+def _actor(request: Request) -> str:
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    try:
+        return actor_of(token)
+    except ValueError:
+        raise NotionError(401, "unauthorized", "API token is invalid.") from None
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from app.sandbox.notion_content import BlockSpec, plain, text
 from app.sandbox.notion_errors import not_found
 from app.sandbox.notion_model import (
+    BOT_USER_ID,
     PAGE_SCHEMA,
     ROOT_TITLE,
     USERS,
@@ -42,6 +43,7 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     query: dict[str, list[str]] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
+    actor: str = BOT_USER_ID  # the user the request acts as (see notion_model.actor_of)
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -136,10 +138,11 @@ class Workspace:
     # --- changes --------------------------------------------------------------------------
 
     def add_page(
-        self, parent: dict[str, Any], values: dict[str, Any], source: DataSource | None = None
+        self, parent: dict[str, Any], values: dict[str, Any], source: DataSource | None = None,
+        *, actor: str = BOT_USER_ID,
     ) -> Page:
         now = self.now()
-        page = Page(new_id(), parent, values, now, now)
+        page = Page(new_id(), parent, values, now, now, creator=actor, editor=actor)
         if source is not None:
             page.number, source.next_number = source.next_number, source.next_number + 1
         self.pages[page.id] = page
@@ -202,7 +205,7 @@ class Workspace:
         return {
             "object": "page",
             "id": page.id,
-            **self._stamps(page.created, page.edited),
+            **self._stamps(page.created, page.edited, page.creator, page.editor),
             "cover": deepcopy(page.cover),
             "icon": deepcopy(page.icon),
             "parent": deepcopy(page.parent),
@@ -297,10 +300,11 @@ class Workspace:
         }
 
     @staticmethod
-    def _stamps(created: datetime, edited: datetime) -> dict[str, Any]:
+    def _stamps(created: datetime, edited: datetime, creator: str = BOT_USER_ID,
+                editor: str = BOT_USER_ID) -> dict[str, Any]:
         return {
             "created_time": stamp(created),
             "last_edited_time": stamp(edited),
-            "created_by": user_ref(),
-            "last_edited_by": user_ref(),
+            "created_by": user_ref(creator),
+            "last_edited_by": user_ref(editor),
         }
