@@ -26,7 +26,7 @@ async def list_runs(
     status: str | None = Query(default=None),
     flow: str | None = Query(default=None),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=1_000_000_000),  # SQLite integers are 64-bit
 ) -> dict[str, Any]:
     if status is not None and status not in RUN_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(RUN_STATUSES)}")
