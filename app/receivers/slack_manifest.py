@@ -19,6 +19,8 @@ ACTION_SCOPES: dict[str, tuple[str, ...]] = {
     "slack.react": ("reactions:write",),
     "slack.lookup_user": ("users:read", "users:read.email"),
     "slack.respond": (),  # response_url needs no scope
+    # Public and private channels, direct and group messages: wherever a reaction can be.
+    "slack.get_message": ("channels:history", "groups:history", "im:history", "mpim:history"),
 }
 # Event type of a trigger -> (bot events to subscribe to, scopes they need).
 EVENT_SUBSCRIPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -282,6 +282,15 @@ class SlackSandbox:
         except ValueError:
             raise SlackRefusal("invalid_limit") from None
         top_level = [m for m in channel.messages.values() if m.get("thread_ts", m["ts"]) == m["ts"]]
+        # latest / oldest bound the window; inclusive keeps messages exactly at the bounds.
+        inclusive = as_str(args, "inclusive") in ("true", "1", "True")
+        latest, oldest = as_str(args, "latest"), as_str(args, "oldest")
+        if latest:
+            top_level = [m for m in top_level if _ts(m["ts"]) < _ts(latest)
+                         or (inclusive and m["ts"] == latest)]
+        if oldest:
+            top_level = [m for m in top_level if _ts(m["ts"]) > _ts(oldest)
+                         or (inclusive and m["ts"] == oldest)]
         newest_first = sorted(top_level, key=lambda m: m["ts"], reverse=True)
         return {
             "messages": copy.deepcopy(newest_first[:limit]),
@@ -326,3 +335,10 @@ class SlackSandbox:
         self._ws.home_views[user_id] = stored["id"]
         self._ws.record("home", user=user_id, view=stored)
         return {"view": copy.deepcopy(stored)}
+
+
+def _ts(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise SlackRefusal("invalid_ts_latest") from None

@@ -1,4 +1,5 @@
-"""The ``slack`` connector: post, reply, respond, ephemeral, update, react, lookup_user.
+"""The ``slack`` connector: post, reply, respond, ephemeral, update, react, get_message,
+lookup_user.
 
 Inputs a flow leaves out (channel, thread, user, response_url) come from the triggering event
 (see ``context``). Outputs are small JSON dicts a later step can use (``steps.x.ts``).
@@ -19,6 +20,7 @@ from connectors.slack.context import channel_of, message_of, need, response_url_
 from connectors.slack.errors import slack_error
 from connectors.slack.inputs import (
     EphemeralInput,
+    GetMessageInput,
     LookupUserInput,
     PostInput,
     ReactInput,
@@ -153,6 +155,28 @@ class SlackConnector(Connector):
                 raise
             already = True  # the reaction is there, which is what the flow wanted
         return {"channel": channel, "ts": ts, "name": name, "already_reacted": already}
+
+    @action("get_message", GetMessageInput, summary="Read one message (text, author, link)",
+            idempotent=True)
+    async def get_message(self, inp: GetMessageInput, ctx: ActionContext) -> dict[str, Any]:
+        """The message a reaction was added to, or any message by channel and ``ts``.
+
+        Reaction events carry only where the message is, not what it says.
+        """
+        hint = "give 'channel' and 'ts', or use it on a reaction or message event"
+        channel = need(inp.channel or channel_of(ctx.event), "channel", "get_message", hint)
+        ts = need(inp.ts or message_of(ctx.event)[0], "message", "get_message", hint)
+        data = await self.api.call("conversations.history", channel=channel, latest=ts,
+                                   inclusive=True, limit=1)
+        found = [m for m in data.get("messages") or [] if m.get("ts") == ts]
+        if not found:
+            raise PermanentError(f"slack.get_message: no message {ts} in {channel} (deleted, "
+                                 "or in a thread: threads are not read)")
+        message = found[0]
+        link = await self.api.call("chat.getPermalink", channel=channel, message_ts=ts)
+        return {"channel": channel, "ts": ts, "text": message.get("text") or "",
+                "user": message.get("user") or message.get("bot_id"),
+                "thread_ts": message.get("thread_ts"), "permalink": link.get("permalink")}
 
     @action("lookup_user", LookupUserInput, summary="Find a Slack user by email or id",
             idempotent=True)

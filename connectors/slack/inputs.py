@@ -66,3 +66,8 @@ class LookupUserInput(ActionInput):
         if bool(self.email) == bool(self.id):
             raise ValueError("give exactly one of 'email' or 'id'")
         return self
+
+
+class GetMessageInput(ActionInput):
+    channel: str | None = None  # default: the triggering event's channel
+    ts: str | None = None  # default: the triggering message (or the message reacted to)

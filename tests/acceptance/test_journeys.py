@@ -23,6 +23,7 @@ from app.sandbox.notion_model import USERS
 from tests.integration.slack_requests import (
     FORM,
     command_form,
+    event_envelope,
     interaction_form,
     message_shortcut,
     post_signed,
@@ -144,8 +145,21 @@ async def test_feedback_journey(hub_factory, secrets_env) -> None:
             assert len(sso) == 1
             assert props(sso[0])["Link"] == (
                 f"https://slack.com/archives/C0FEEDBACK/p{posted['ts'].replace('.', '')}")
+            # Ada reacts to the same message with 📝: still one page for it.
+            reaction = {"type": "reaction_added", "user": "U0ADA", "reaction": "memo",
+                        "item_user": "U0GRACE", "event_ts": f"{time.time():.6f}",
+                        "item": {"type": "message", "channel": "C0FEEDBACK", "ts": posted["ts"]}}
+            r = await post_signed(c, "/slack/events",
+                                  event_envelope(reaction, event_id="Ev0REACT1"),
+                                  "application/json")
+            assert r.status_code == 200, r.text
+            runs = await drained(hub)
+            assert "feedback-reaction" in {x["flow"] for x in runs}
+            sso = [x for x in pages_of(hub, "Feedback") if "SSO" in props(x)["Name"]]
+            assert len(sso) == 1
+            assert props(sso[0])["Reporter Slack ID"] == "U0ADA"
             reactions = [m for m in slack_messages(hub, "reaction") if m["ts"] == posted["ts"]]
-            assert [m["name"] for m in reactions] == ["white_check_mark"]
+            assert {m["name"] for m in reactions} == {"white_check_mark"}
 
             # 3. A support ticket from Make, sent twice with its id: one page.
             ticket = {"id": "T-981", "origin": "zendesk", "title": "Cannot export invoices",
