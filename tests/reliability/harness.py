@@ -33,8 +33,9 @@ ADMIN = "reliability-admin-token-5e3a91"
 WHSEC = "whsec_" + base64.b64encode(b"reliability-hmac-key-0123456789ab").decode()
 
 # A fault plan answers (key, n-th call of that key, path) with one of: ok, 429, 500, 529,
-# timeout (no answer before the client gives up), drop (connection closed), 400, or
-# slow:<seconds> (an effect, answered late).
+# timeout (no answer before the client gives up), drop (connection closed), 400, slow:<seconds>
+# (an effect, answered late), echo (200 repeating the request headers and ``leak``) or leak
+# (400 whose body repeats ``leak``).
 FaultPlan = Callable[[str, int, str], str]
 
 
@@ -53,6 +54,7 @@ class Recorder:
     """A local HTTP API that records each call's effect once it accepts it."""
 
     plan: FaultPlan = no_faults
+    leak: str = ""  # a secret the "echo" and "leak" answers repeat back
     calls: Counter[str] = field(default_factory=Counter)  # every request, by key
     effects: Counter[str] = field(default_factory=Counter)  # accepted requests, by key
     answers: Counter[str] = field(default_factory=Counter)  # what was answered, by kind
@@ -77,7 +79,7 @@ class Recorder:
                     recorder.calls[key] += 1
                     kind = recorder.plan(key, recorder.calls[key], self.path)
                     recorder.answers[kind.split(":")[0]] += 1
-                    if kind == "ok" or kind.startswith("slow"):
+                    if kind in ("ok", "echo") or kind.startswith("slow"):
                         recorder.effects[key] += 1
                         recorder.bodies[key] = json.loads(body or b"null")
                 recorder.started.set()
@@ -91,8 +93,14 @@ class Recorder:
                     return
                 if kind.startswith("slow:"):
                     time.sleep(float(kind.split(":")[1]))
-                status = {"ok": 200, "429": 429, "500": 500, "529": 529, "400": 400}.get(kind, 200)
-                payload = json.dumps({"ok": status == 200, "key": key}).encode()
+                status = {"ok": 200, "429": 429, "500": 500, "529": 529, "400": 400,
+                          "leak": 400}.get(kind, 200)
+                answer: dict[str, Any] = {}
+                if kind in ("echo", "leak"):  # an API that repeats credentials back to us
+                    answer.update(note=f"got {recorder.leak}", token=recorder.leak,
+                                  headers=dict(self.headers))
+                answer.update(ok=status == 200, key=key)
+                payload = json.dumps(answer).encode()
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "1")
