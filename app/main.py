@@ -40,6 +40,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.on_start = []
+    # Receivers first: routes are tried in order, and these take the load (see
+    # docs/performance.md); the sandbox stand-ins' many routes come after them.
+    from app.receivers import notion as notion_receiver
+    from app.receivers import slack as slack_receiver
+    from app.receivers import webhooks
+
+    app.include_router(webhooks.router)
+    app.include_router(slack_receiver.router)
+    app.include_router(notion_receiver.router)
     if settings.slack_sandbox:
         from app.sandbox.slack import SlackSandbox
 
@@ -79,14 +88,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             return JSONResponse(detail, status_code=exc.status_code)
         return _error(exc.status_code, "error", str(detail))
 
-    from app.receivers import notion as notion_receiver
-    from app.receivers import slack as slack_receiver
-    from app.receivers import webhooks
-
     app.include_router(health.router)
-    app.include_router(webhooks.router)
-    app.include_router(slack_receiver.router)
-    app.include_router(notion_receiver.router)
     app.include_router(api.router)
     app.include_router(dashboard.router)
     return app

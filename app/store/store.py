@@ -65,12 +65,15 @@ class Store:
         """
         if not items:
             return []
+        if self.engines.ingest is not None:
+            return await self.engines.ingest.run(self._ingest, items)
         async with self.engines.write.begin() as conn:
-            return await self._ingest(conn, items)
+            return await conn.run_sync(self._ingest, items)
 
-    async def _ingest(
-        self, conn: AsyncConnection, items: Sequence[tuple[Event, Sequence[str]]]
+    def _ingest(
+        self, conn: sa.Connection, items: Sequence[tuple[Event, Sequence[str]]]
     ) -> list[IngestResult]:
+        # Synchronous, so that SQLite runs it whole on its writer thread (see writer.py).
         keys = list({e.dedupe_key for e, _ in items})
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -85,10 +88,10 @@ class Store:
                 "dedupe_key": event.dedupe_key, "actor": event.actor,
                 "received_at": event.received_at, "data": event.data,
             })
-        await conn.execute(self._insert(t.events).on_conflict_do_nothing(), rows)
+        conn.execute(self._insert(t.events).on_conflict_do_nothing(), rows)
         owner = {
             r.dedupe_key: r.id
-            for r in await conn.execute(
+            for r in conn.execute(
                 sa.select(t.events.c.dedupe_key, t.events.c.id).where(
                     t.events.c.dedupe_key.in_(keys)
                 )
@@ -116,11 +119,11 @@ class Store:
                 dup_event_ids.add(stored_id)
                 results.append(IngestResult(stored_id, [], duplicate=True))
         if run_rows:
-            await conn.execute(sa.insert(t.runs), run_rows)
+            conn.execute(sa.insert(t.runs), run_rows)
         if dup_rows:
-            await conn.execute(sa.insert(t.event_duplicates), dup_rows)
+            conn.execute(sa.insert(t.event_duplicates), dup_rows)
             existing: dict[str, list[str]] = {}
-            for r in await conn.execute(
+            for r in conn.execute(
                 sa.select(t.runs.c.event_id, t.runs.c.id)
                 .where(t.runs.c.event_id.in_(dup_event_ids))
                 .order_by(t.runs.c.id)
