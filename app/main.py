@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         from app.sandbox.slack import SlackSandbox
 
         app.state.slack_sandbox = SlackSandbox(rate_limits=settings.sandbox_rate_limits)
-        app.include_router(app.state.slack_sandbox.router(), prefix="/sandbox/slack")
+        app.include_router(app.state.slack_sandbox.router(), prefix="/sandbox/slack",
+                           include_in_schema=False)
         app.state.on_start.append(
             lambda rt: rt.extras.setdefault("slack_sandbox", app.state.slack_sandbox))
     if settings.notion_sandbox:
@@ -63,7 +64,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
             rate_limit=3.0 if settings.sandbox_rate_limits else None)
-        app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1")
+        app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1",
+                           include_in_schema=False)
         app.state.on_start.append(
             lambda rt: rt.extras.setdefault("notion_sandbox", app.state.notion_sandbox))
 

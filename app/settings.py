@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     notion_poll_seconds: float = Field(
         default=0.0, validation_alias="PASSERELLE_NOTION_POLL_SECONDS"
     )
+    # Notion requests per second this process sends (Notion allows about 3 per integration).
+    notion_rate_limit: float = Field(
+        default=3.0, gt=0, le=100, validation_alias="PASSERELLE_NOTION_RATE_LIMIT"
+    )
     sandbox_rate_limits: bool = Field(
         default=True, validation_alias="PASSERELLE_SANDBOX_RATE_LIMITS"
     )

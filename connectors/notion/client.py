@@ -49,12 +49,15 @@ class NotionApi:
             token = SANDBOX_TOKEN
             base_url = f"{settings.sandbox_url.rstrip('/')}/sandbox/notion"
             # The stand-in without rate limits (tests) needs no pacing either.
-            self.rate: float | None = RATE if settings.sandbox_rate_limits else None
+            self.rate: float | None = (settings.notion_rate_limit
+                                       if settings.sandbox_rate_limits else None)
         else:
             assert settings.notion_token is not None
             token = settings.notion_token.get_secret_value()
             base_url = "https://api.notion.com"
-            self.rate = RATE
+            # Notion's quota is per integration; each process paces itself at this rate, so
+            # with N processes set PASSERELLE_NOTION_RATE_LIMIT to about 3/N.
+            self.rate = settings.notion_rate_limit
         self.base_url = base_url
         self.sdk = AsyncClient(options={
             "auth": token, "base_url": base_url, "notion_version": NOTION_VERSION,
