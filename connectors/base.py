@@ -87,8 +87,8 @@ def action(
     """Mark a connector method as the action ``<connector>.<name>``."""
 
     def mark(func: F) -> F:
-        func.__passerelle_action__ = (name, input_model, summary or (func.__doc__ or "").strip(),
-                                      idempotent)  # type: ignore[attr-defined]
+        spec = (name, input_model, summary or (func.__doc__ or "").strip(), idempotent)
+        setattr(func, "__passerelle_action__", spec)  # noqa: B010 - read back by Connector.actions
         return func
 
     return mark

@@ -203,10 +203,14 @@ def check(source: str) -> tuple[str | None, set[str], list[tuple[str, int]]]:
     names = meta.find_undeclared_variables(ast)
     refs: list[tuple[str, int]] = []
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name == "steps":
-            if isinstance(node, nodes.Getattr):
-                refs.append((node.attr, node.lineno))
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                refs.append((node.arg.value, node.lineno))
+        key: str | None
+        if isinstance(node, nodes.Getattr):
+            target, key = node.node, node.attr
+        else:
+            assert isinstance(node, nodes.Getitem)
+            arg = node.arg
+            target = node.node
+            key = arg.value if isinstance(arg, nodes.Const) and isinstance(arg.value, str) else None
+        if isinstance(target, nodes.Name) and target.name == "steps" and key is not None:
+            refs.append((key, node.lineno))
     return (None, set(names), refs)

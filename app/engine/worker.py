@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -141,10 +142,10 @@ class Worker:
         for run in runs:
             task = asyncio.create_task(self.execute(run), name=f"run-{run.id}")
             self._inflight[run.id] = task
-            task.add_done_callback(lambda _t, rid=run.id: self._done(rid))
+            task.add_done_callback(functools.partial(self._done, run.id))
         return len(runs)
 
-    def _done(self, run_id: str) -> None:
+    def _done(self, run_id: str, _task: object = None) -> None:
         self._inflight.pop(run_id, None)
         self._wake.set()
 

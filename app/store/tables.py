@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 
@@ -27,7 +28,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 def _json() -> sa.types.TypeEngine[Any]:
-    return sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 metadata = sa.MetaData()

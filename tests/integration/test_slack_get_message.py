@@ -28,7 +28,7 @@ async def test_reads_the_message_a_reaction_points_at(hub_factory) -> None:
             out = await slack.get_message(GetMessageInput(channel="C0GENERAL",
                                                           ts=second["ts"]), ctx)
             assert out["text"] == "second"
-            with pytest.raises(PermanentError, match="no message 1.000000"):
+            with pytest.raises(PermanentError, match=r"no message 1\.000000"):
                 await slack.get_message(GetMessageInput(channel="C0GENERAL", ts="1.000000"),
                                         ctx)
         finally:
