@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/passerelle serve
 
-## Everything the suite needs, then the whole suite (unit, integration, acceptance, flows).
-test: $(STAMP) browser-deps
+## Everything the suite needs, lint (ruff, mypy strict), then the whole suite (unit,
+## integration, acceptance, reliability, browser, and the flows' own test cases).
+test: $(STAMP) browser-deps lint
 	$(BIN)/pytest
 
 ## Headless Chromium for the dashboard's browser tests (Debian's package; no browser download).
