@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import Request
 
-from app.errors import PayloadTooLarge, UnsupportedMediaType
+from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -29,3 +32,14 @@ def require_content_type(request: Request, *allowed: str) -> None:
         raise UnsupportedMediaType(
             f"content type must be {' or '.join(allowed)} (got {ctype or 'none'})"
         )
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 that says what is wrong with it."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    return data

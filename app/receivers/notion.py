@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -25,7 +24,7 @@ from fastapi.responses import JSONResponse
 
 from app.errors import BadRequest, Unauthorized
 from app.events import utcnow
-from app.receivers.common import read_body, require_content_type
+from app.receivers.common import json_object, read_body, require_content_type
 from app.receivers.notion_poll import ALL, SIGNALS
 from app.runtime import Runtime
 
@@ -67,7 +66,7 @@ async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONR
     if not hmac.compare_digest(sent.strip().encode(), expected.encode()):
         raise Unauthorized("bad X-Notion-Signature")
     require_content_type(request, "application/json")
-    data = _json(body)
+    data = json_object(body)
     event_id, kind = data.get("id"), data.get("type")
     if not isinstance(event_id, str) or not event_id or not isinstance(kind, str):
         raise BadRequest("a Notion event needs a string 'id' and 'type'")
@@ -85,7 +84,7 @@ async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONR
 
 async def _verification(rt: Runtime, request: Request, body: bytes) -> JSONResponse:
     require_content_type(request, "application/json")
-    data = _json(body)
+    data = json_object(body)
     token = data.get("verification_token")
     if not isinstance(token, str) or not token.strip():
         raise Unauthorized("unsigned Notion request: only the subscription's verification "
@@ -97,11 +96,3 @@ async def _verification(rt: Runtime, request: Request, body: bytes) -> JSONRespo
     return JSONResponse({"ok": True, "verification": "received"})
 
 
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
-    return data

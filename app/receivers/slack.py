@@ -21,7 +21,7 @@ from app.engine.triggers import SlackCommandTrigger
 from app.errors import BadRequest, ConnectorError
 from app.events import Event, new_id
 from app.receivers import slack_interactions as interactions
-from app.receivers.common import read_body, require_content_type
+from app.receivers.common import json_object, read_body, require_content_type
 from app.receivers.slack_verify import signing_secret, verify
 from app.runtime import Runtime
 
@@ -109,12 +109,7 @@ def _no_flow_help(name: str, flows: list[tuple[str, SlackCommandTrigger]]) -> st
 async def events(request: Request) -> Response:
     rt, body = await _verified(request)
     require_content_type(request, "application/json")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise BadRequest("body must be a JSON object")
+    payload = json_object(body)
     if payload.get("type") == "url_verification":
         return JSONResponse({"challenge": str(payload.get("challenge") or "")})
     if payload.get("type") != "event_callback":  # e.g. app_rate_limited: nothing to run

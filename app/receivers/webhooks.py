@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import functools
 import hmac
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +18,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.errors import BadRequest, NotFound, Unauthorized
 from app.events import Event, new_id
-from app.receivers.common import read_body, require_content_type
+from app.receivers.common import json_object, read_body, require_content_type
 from app.runtime import Runtime
 from app.settings import source_env_name
 
@@ -84,12 +83,7 @@ async def receive_webhook(source: str, request: Request) -> JSONResponse:
                        f"to accept it")
     webhook_id = authenticate(secret, request.headers, body)
     require_content_type(request, "application/json")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
+    data = json_object(body)
     key = request.headers.get("idempotency-key") or webhook_id
     if key is not None and (not key.strip() or len(key) > 300):
         raise BadRequest("Idempotency-Key must be 1 to 300 characters")
