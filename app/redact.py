@@ -14,6 +14,11 @@ _LOOKS_SECRET = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{6,}|secret_[A-Za-z0-9]{
                            r"ntn_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/=]{8,})")
 
 
+def sensitive_key(key: str) -> bool:
+    """Whether values under ``key`` are redacted whatever they look like."""
+    return bool(_SENSITIVE_KEY.search(key))
+
+
 class Redactor:
     """Replaces known secret values, and values under sensitive keys, with ``[redacted]``."""
 

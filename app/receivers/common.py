@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A receiver's answer: a status and a JSON body (``None``: an empty body)."""
+
+    status: int = 200
+    body: dict[str, Any] | None = None
+
+
+async def read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed ``limit`` bytes.
+
+    Raises Starlette's ``ClientDisconnect`` when the client leaves before sending it all.
+    """
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes is over the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def require_content_type(request: Request, *allowed: str) -> None:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def require_content_type(headers: Mapping[str, str], *allowed: str) -> None:
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     ok = any(ctype == a or (a == "application/json" and ctype.endswith("+json")) for a in allowed)
     if not ok:
         raise UnsupportedMediaType(

@@ -52,7 +52,7 @@ def _parent_id(data: dict[str, Any]) -> str:
 @router.post("/notion/webhooks")
 async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
-    body = await read_body(request, rt.settings.max_body_bytes)
+    body = await read_body(request.receive, request.headers, rt.settings.max_body_bytes)
     configured = rt.settings.notion_webhook_token
     sent = request.headers.get("x-notion-signature")
     if sent is None:
@@ -65,7 +65,7 @@ async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONR
     expected = signature(configured.get_secret_value(), body)
     if not hmac.compare_digest(sent.strip().encode(), expected.encode()):
         raise Unauthorized("bad X-Notion-Signature")
-    require_content_type(request, "application/json")
+    require_content_type(request.headers, "application/json")
     data = json_object(body)
     event_id, kind = data.get("id"), data.get("type")
     if not isinstance(event_id, str) or not event_id or not isinstance(kind, str):
@@ -83,7 +83,7 @@ async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONR
 
 
 async def _verification(rt: Runtime, request: Request, body: bytes) -> JSONResponse:
-    require_content_type(request, "application/json")
+    require_content_type(request.headers, "application/json")
     data = json_object(body)
     token = data.get("verification_token")
     if not isinstance(token, str) or not token.strip():

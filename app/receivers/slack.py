@@ -11,32 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
-
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
 
 from app.engine.triggers import SlackCommandTrigger
 from app.errors import BadRequest, ConnectorError
 from app.events import Event, new_id
 from app.receivers import slack_interactions as interactions
-from app.receivers.common import json_object, read_body, require_content_type
+from app.receivers.common import Reply, json_object, require_content_type
 from app.receivers.slack_verify import signing_secret, verify
 from app.runtime import Runtime
 
-router = APIRouter()
 log = logging.getLogger("passerelle.slack")
 
 FORM = "application/x-www-form-urlencoded"
 JSON = dict[str, Any]
-
-
-async def _verified(request: Request) -> tuple[Runtime, bytes]:
-    rt: Runtime = request.app.state.runtime
-    body = await read_body(request, rt.settings.max_body_bytes)
-    verify(signing_secret(rt.settings), request.headers, body)
-    return rt, body
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -46,8 +36,8 @@ def _form(body: bytes) -> dict[str, str]:
         raise BadRequest("body is not UTF-8 form data") from None
 
 
-def _ephemeral(text: str) -> JSONResponse:
-    return JSONResponse({"response_type": "ephemeral", "text": text})
+def _ephemeral(text: str) -> Reply:
+    return Reply(200, {"response_type": "ephemeral", "text": text})
 
 
 def _command_flows(rt: Runtime, command: str) -> list[tuple[str, SlackCommandTrigger]]:
@@ -56,15 +46,13 @@ def _command_flows(rt: Runtime, command: str) -> list[tuple[str, SlackCommandTri
             and f.trigger.command == command]
 
 
-@router.post("/slack/commands")
-async def command(request: Request) -> Response:
-    rt: Runtime = request.app.state.runtime
-    body = await read_body(request, rt.settings.max_body_bytes)
+async def command(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
+    """``POST /slack/commands`` (served by ``front.py``)."""
     form = _form(body)
     if form.get("ssl_check") == "1":  # Slack checking the certificate: nothing to do
-        return Response(status_code=200)
-    verify(signing_secret(rt.settings), request.headers, body)
-    require_content_type(request, FORM)
+        return Reply()
+    verify(signing_secret(rt.settings), headers, body)
+    require_content_type(headers, FORM)
     name = form.get("command", "")
     if not name.startswith("/"):
         raise BadRequest("form field 'command' is missing")
@@ -78,7 +66,7 @@ async def command(request: Request) -> Response:
         if flow is not None:
             problem = await interactions.open_modal(rt, flow, trigger_id=data["trigger_id"],
                                                     context=_command_context(data))
-            return _ephemeral(problem) if problem else Response(status_code=200)
+            return _ephemeral(problem) if problem else Reply()
     key = f"slack:command:{data['team_id']}:{data['trigger_id'] or new_id()}"
     event = Event(source="slack", type="slack.command", dedupe_key=key, data=data,
                   actor=data["user_id"] or None)
@@ -87,7 +75,7 @@ async def command(request: Request) -> Response:
         return _ephemeral(_no_flow_help(name, flows))
     matched = set(rt.flows.matching(event))
     acks = [t.ack for n, t in flows if t.ack and n in matched]
-    return _ephemeral(acks[0]) if acks else Response(status_code=200)
+    return _ephemeral(acks[0]) if acks else Reply()
 
 
 def _command_context(data: JSON) -> JSON:
@@ -105,15 +93,15 @@ def _no_flow_help(name: str, flows: list[tuple[str, SlackCommandTrigger]]) -> st
     return f"{name} did not match what its flows expect, so nothing was done.{usage}"
 
 
-@router.post("/slack/events")
-async def events(request: Request) -> Response:
-    rt, body = await _verified(request)
-    require_content_type(request, "application/json")
+async def events(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
+    """``POST /slack/events`` (served by ``front.py``)."""
+    verify(signing_secret(rt.settings), headers, body)
+    require_content_type(headers, "application/json")
     payload = json_object(body)
     if payload.get("type") == "url_verification":
-        return JSONResponse({"challenge": str(payload.get("challenge") or "")})
+        return Reply(200, {"challenge": str(payload.get("challenge") or "")})
     if payload.get("type") != "event_callback":  # e.g. app_rate_limited: nothing to run
-        return Response(status_code=200)
+        return Reply()
     inner, event_id = payload.get("event"), payload.get("event_id")
     if not isinstance(inner, dict) or not isinstance(event_id, str) or not event_id:
         raise BadRequest("event_callback needs 'event' (an object) and 'event_id'")
@@ -126,7 +114,7 @@ async def events(request: Request) -> Response:
     # never stored is the first delivery that reached us, and is processed.
     await rt.submit(Event(source="slack", type="slack.event", dedupe_key=f"slack:event:{event_id}",
                           data=data, actor=actor))
-    return Response(status_code=200)
+    return Reply()
 
 
 async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any) -> bool:
@@ -148,10 +136,10 @@ async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any) -> bool:
     return bool(authors & {v for v in ours.values() if v})
 
 
-@router.post("/slack/interactions")
-async def interaction(request: Request) -> Response:
-    rt, body = await _verified(request)
-    require_content_type(request, FORM)
+async def interaction(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
+    """``POST /slack/interactions`` (served by ``front.py``)."""
+    verify(signing_secret(rt.settings), headers, body)
+    require_content_type(headers, FORM)
     raw = _form(body).get("payload")
     if not raw:
         raise BadRequest("form field 'payload' is missing")
@@ -166,4 +154,4 @@ async def interaction(request: Request) -> Response:
         return await interactions.shortcut(rt, payload)
     if kind == "view_submission":
         return await interactions.view_submission(rt, payload)
-    return Response(status_code=200)  # block_actions, view_closed: acknowledged, no trigger
+    return Reply()  # block_actions, view_closed: acknowledged, no trigger

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi.responses import JSONResponse, Response
-
 from app.engine.model import Flow
 from app.engine.triggers import ModalSpec, SlackCommandTrigger, SlackShortcutTrigger
 from app.errors import ConnectorError
 from app.events import Event, new_id
+from app.receivers.common import Reply
 from app.receivers.slack_modals import decode_metadata, field_errors, parse_values, render_view
 from app.runtime import Runtime
 
@@ -88,7 +87,7 @@ def _team_id(payload: JSON) -> str:
     return str((payload.get("team") or {}).get("id") or payload.get("team_id") or "")
 
 
-async def shortcut(rt: Runtime, payload: JSON) -> Response:
+async def shortcut(rt: Runtime, payload: JSON) -> Reply:
     """A global (``shortcut``) or message (``message_action``) shortcut."""
     callback = payload.get("callback_id")
     trigger_id = str(payload.get("trigger_id") or "")
@@ -105,7 +104,7 @@ async def shortcut(rt: Runtime, payload: JSON) -> Response:
             context["message"] = {k: message.get(k) for k in ("ts", "thread_ts", "text", "user")}
             context["message"]["permalink"] = link
         await open_modal(rt, flow, trigger_id=trigger_id, context=context)
-        return Response(status_code=200)
+        return Reply()
     data = {k: v for k, v in payload.items() if k != "token"}
     if message is not None and link:
         data["message"] = {**message, "permalink": link}
@@ -113,10 +112,10 @@ async def shortcut(rt: Runtime, payload: JSON) -> Response:
     key = f"slack:shortcut:{_team_id(payload)}:{trigger_id or new_id()}"
     await rt.submit(Event(source="slack", type="slack.shortcut", dedupe_key=key, data=data,
                           actor=_user_id(payload)))
-    return Response(status_code=200)
+    return Reply()
 
 
-async def view_submission(rt: Runtime, payload: JSON) -> Response:
+async def view_submission(rt: Runtime, payload: JSON) -> Reply:
     """A modal submitted: field errors go back to the modal; otherwise one event."""
     raw_view = payload.get("view")
     view: JSON = raw_view if isinstance(raw_view, dict) else {}
@@ -125,11 +124,11 @@ async def view_submission(rt: Runtime, payload: JSON) -> Response:
     if spec is not None:
         errors = field_errors(spec, values)
         if errors:
-            return JSONResponse({"response_action": "errors", "errors": errors})
+            return Reply(200, {"response_action": "errors", "errors": errors})
     context = decode_metadata(view.get("private_metadata"))
     data = {k: v for k, v in payload.items() if k != "token"}
     data.update(values=values, context=context)
     key = f"slack:view:{_team_id(payload)}:{view.get('id') or new_id()}"
     await rt.submit(Event(source="slack", type="slack.view", dedupe_key=key, data=data,
                           actor=_user_id(payload)))
-    return Response(status_code=200)  # an empty 200 closes the modal
+    return Reply()  # an empty 200 closes the modal
