@@ -145,6 +145,12 @@ class Worker:
             task.add_done_callback(functools.partial(self._done, run.id))
         return len(runs)
 
+    def _worth_claiming(self) -> bool:
+        # A claim is a write transaction: under load, claim for several freed slots at once
+        # rather than once per finished run (each finished run wakes the loop).
+        free = self.concurrency - len(self._inflight)
+        return free >= max(1, self.concurrency // 4) or not self._inflight
+
     def _done(self, run_id: str, _task: object = None) -> None:
         self._inflight.pop(run_id, None)
         self._wake.set()
@@ -200,11 +206,12 @@ class Worker:
         log.info("worker started", extra={"worker": self.id})
         try:
             while not stop.is_set():
-                try:
-                    started = await self.claim_and_start()
-                except Exception:
-                    log.exception("claiming runs failed; retrying")
-                    started = 0
+                started = 0
+                if self._worth_claiming():
+                    try:
+                        started = await self.claim_and_start()
+                    except Exception:
+                        log.exception("claiming runs failed; retrying")
                 if started and len(self._inflight) < self.concurrency:
                     continue
                 self._wake.clear()

@@ -54,11 +54,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The driver must not open transactions on its own: we emit BEGIN ourselves.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
+    # First: switching to WAL takes a lock that another connection may hold for a moment.
+    cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode survives a crash of the process (only power loss can drop the last
     # commits), which is the durability the ack promises.
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,6 +16,8 @@ from app.store.engines import Engines
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant will do: it serialises concurrent start-ups on one PostgreSQL database.
 _PG_LOCK_ID = 0x7061737365
+_SQLITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
 
 
 def _upgrade(conn: Connection) -> None:
@@ -31,6 +35,18 @@ def _current(conn: Connection) -> str | None:
 
 async def migrate(engines: Engines) -> None:
     """Bring the schema to the newest revision; safe to call from several processes at once."""
+    if engines.dialect == "sqlite":
+        # Stores opened at once in one process migrate one after another: connections of one
+        # process switching a new file to WAL while another migrates it could deadlock.
+        loop = asyncio.get_running_loop()
+        lock = _SQLITE_LOCKS.setdefault(loop, asyncio.Lock())
+        async with lock:
+            await _migrate(engines)
+    else:
+        await _migrate(engines)
+
+
+async def _migrate(engines: Engines) -> None:
     async with engines.write.begin() as conn:
         if engines.dialect == "postgresql":
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_ID})"))

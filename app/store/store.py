@@ -10,24 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.errors import NotFound, StoreError
 from app.events import Event, new_id, utcnow
+from app.store import checkpoints
 from app.store import tables as t
 from app.store.engines import Engines, make_engines
+from app.store.group import GroupCommit, Op, Outcome
 from app.store.migrate import migrate
 from app.store.records import IngestResult, RunRecord, StepRecord
 
 RUNNABLE = ("queued", "retrying")
-
-
-class LeaseLost(StoreError):
-    """The run is no longer held by this worker (its lease expired and another took it)."""
 
 
 class Store:
@@ -36,6 +34,7 @@ class Store:
     def __init__(self, engines: Engines, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.engines = engines
         self.clock = clock
+        self._group: GroupCommit | None = None
 
     @classmethod
     async def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow) -> Store:
@@ -49,7 +48,28 @@ class Store:
         return self.engines.dialect
 
     async def close(self) -> None:
+        if self._group is not None:
+            await self._group.close()
         await self.engines.dispose()
+
+    async def _transaction(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(connection, *args)`` in one write transaction, synchronously: on SQLite whole
+        on the writer thread (one trip, see writer.py), on PostgreSQL through ``run_sync``."""
+        if self.engines.ingest is not None:
+            return await self.engines.ingest.run(fn, *args)
+        async with self.engines.write.begin() as conn:
+            return await conn.run_sync(fn, *args)
+
+    async def _grouped(self, op: Op) -> Any:
+        """Run the write ``op`` in a group commit with other runs' writes (see group.py)."""
+        if self._group is None:
+            self._group = GroupCommit(self._apply_group)
+        return await self._group.run(op)
+
+    async def _apply_group(self, fn: Callable[[sa.Connection, Sequence[Op]], list[Outcome]],
+                           ops: Sequence[Op]) -> list[Outcome]:
+        result: list[Outcome] = await self._transaction(fn, ops)
+        return result
 
     def _insert(self, table: sa.Table) -> Any:
         mod = postgresql if self.dialect == "postgresql" else sqlite
@@ -65,10 +85,8 @@ class Store:
         """
         if not items:
             return []
-        if self.engines.ingest is not None:
-            return await self.engines.ingest.run(self._ingest, items)
-        async with self.engines.write.begin() as conn:
-            return await conn.run_sync(self._ingest, items)
+        result: list[IngestResult] = await self._transaction(self._ingest, items)
+        return result
 
     def _ingest(
         self, conn: sa.Connection, items: Sequence[tuple[Event, Sequence[str]]]
@@ -153,20 +171,20 @@ class Store:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        async with self.engines.write.begin() as conn:
-            ids = [row.id for row in await conn.execute(candidates)]
+        take = (sa.update(r).values(
+            status="running", lease_owner=worker, lease_until=now + timedelta(seconds=lease),
+            attempt=r.c.attempt + 1, started_at=sa.func.coalesce(r.c.started_at, now)))
+
+        def _claim(conn: sa.Connection) -> list[RunRecord]:
+            ids = [row.id for row in conn.execute(candidates)]
             if not ids:
                 return []
-            await conn.execute(
-                sa.update(r)
-                .where(r.c.id.in_(ids))
-                .values(
-                    status="running", lease_owner=worker,
-                    lease_until=now + timedelta(seconds=lease), attempt=r.c.attempt + 1,
-                    started_at=sa.func.coalesce(r.c.started_at, now),
-                )
-            )
-            return await self._load_runs(conn, ids, steps_status="succeeded")
+            conn.execute(take.where(r.c.id.in_(ids)))
+            return self._load_runs(conn, ids, steps_status="succeeded")
+
+        # One trip to the SQLite writer thread (not one event-loop turn per statement).
+        runs: list[RunRecord] = await self._transaction(_claim)
+        return runs
 
     async def extend_leases(self, *, worker: str, run_ids: Sequence[str], lease: float) -> None:
         if not run_ids:
@@ -180,51 +198,24 @@ class Store:
             )
 
     async def record_step(self, *, run_id: str, worker: str, step: StepRecord) -> None:
-        """Checkpoint one step's result; a retried run resumes after its succeeded steps."""
-        async with self.engines.write.begin() as conn:
-            await self._check_lease(conn, run_id, worker)
-            values = {
-                "position": step.position, "action": step.action, "status": step.status,
-                "attempt": step.attempt, "input": step.input, "output": step.output,
-                "error": step.error, "deduplicated": step.deduplicated,
-                "started_at": step.started_at, "finished_at": step.finished_at,
-            }
-            stmt = self._insert(t.run_steps).values(run_id=run_id, step_id=step.step_id, **values)
-            await conn.execute(
-                stmt.on_conflict_do_update(index_elements=["run_id", "step_id"], set_=values)
-            )
+        """Checkpoint one step's result; a retried run resumes after its succeeded steps.
 
-    async def _check_lease(self, conn: AsyncConnection, run_id: str, worker: str) -> None:
-        r = t.runs
-        owner = (
-            await conn.execute(
-                # FOR UPDATE (PostgreSQL): a claim by another worker cannot slip in between
-                # this check and the write that follows it.
-                sa.select(r.c.lease_owner, r.c.status).where(r.c.id == run_id).with_for_update()
-            )
-        ).first()
-        if owner is None or owner.lease_owner != worker or owner.status != "running":
-            raise LeaseLost(f"run {run_id} is no longer held by worker {worker}")
-
-    async def _end(self, run_id: str, worker: str, **values: Any) -> None:
-        r = t.runs
-        async with self.engines.write.begin() as conn:
-            result = await conn.execute(
-                sa.update(r)
-                .where(r.c.id == run_id, r.c.lease_owner == worker, r.c.status == "running")
-                .values(lease_owner=None, lease_until=None, **values)
-            )
-            if result.rowcount != 1:
-                raise LeaseLost(f"run {run_id} is no longer held by worker {worker}")
+        Committed in a group with other runs' writes (group.py) before this returns.
+        """
+        await self._grouped(partial(checkpoints.record_step, run_id=run_id, worker=worker,
+                                    step=step))
 
     async def finish(self, *, run_id: str, worker: str) -> None:
-        await self._end(run_id, worker, status="succeeded", finished_at=self.clock(), error=None)
+        await self._grouped(partial(checkpoints.end, run_id=run_id, worker=worker,
+                                    status="succeeded", error=None, finished_at=self.clock()))
 
     async def retry(self, *, run_id: str, worker: str, error: str, not_before: datetime) -> None:
-        await self._end(run_id, worker, status="retrying", not_before=not_before, error=error)
+        await self._grouped(partial(checkpoints.end, run_id=run_id, worker=worker,
+                                    status="retrying", error=error, not_before=not_before))
 
     async def fail(self, *, run_id: str, worker: str, error: str) -> None:
-        await self._end(run_id, worker, status="failed", finished_at=self.clock(), error=error)
+        await self._grouped(partial(checkpoints.end, run_id=run_id, worker=worker,
+                                    status="failed", error=error, finished_at=self.clock()))
 
     async def release(self, *, worker: str, run_ids: Sequence[str]) -> None:
         """Give runs back unfinished (graceful shutdown): they are claimable again at once."""
@@ -259,15 +250,15 @@ class Store:
                     t.run_steps.c.run_id == run_id, t.run_steps.c.status == "failed"
                 )
             )
-            return (await self._load_runs(conn, [run_id]))[0]
+            return (await conn.run_sync(self._load_runs, [run_id]))[0]
 
     # ---- reading ----------------------------------------------------------------------------
 
-    async def _load_runs(
-        self, conn: AsyncConnection, ids: Sequence[str], *, steps_status: str | None = None
+    def _load_runs(
+        self, conn: sa.Connection, ids: Sequence[str], *, steps_status: str | None = None
     ) -> list[RunRecord]:
         r, e, s = t.runs, t.events, t.run_steps
-        rows = await conn.execute(
+        rows = conn.execute(
             sa.select(r, e.c.source, e.c.type, e.c.dedupe_key, e.c.actor, e.c.received_at,
                       e.c.data)
             .join(e, e.c.id == r.c.event_id)
@@ -284,13 +275,13 @@ class Store:
         q = sa.select(s).where(s.c.run_id.in_(ids)).order_by(s.c.run_id, s.c.position)
         if steps_status:
             q = q.where(s.c.status == steps_status)
-        for row in await conn.execute(q):
+        for row in conn.execute(q):
             runs[row.run_id].steps.append(_step_from_row(row))
         return [runs[i] for i in ids if i in runs]
 
     async def get_run(self, run_id: str) -> RunRecord:
         async with self.engines.read.connect() as conn:
-            found = await self._load_runs(conn, [run_id])
+            found = await conn.run_sync(self._load_runs, [run_id])
         if not found:
             raise NotFound(f"no run with id {run_id}")
         return found[0]
