@@ -8,6 +8,7 @@ whose lease expired cannot overwrite the work of the one that took the run over.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -106,15 +107,12 @@ class Store:
                 "dedupe_key": event.dedupe_key, "actor": event.actor,
                 "received_at": event.received_at, "data": event.data,
             })
-        conn.execute(self._insert(t.events).on_conflict_do_nothing(), rows)
-        owner = {
-            r.dedupe_key: r.id
-            for r in conn.execute(
-                sa.select(t.events.c.dedupe_key, t.events.c.id).where(
-                    t.events.c.dedupe_key.in_(keys)
-                )
-            )
-        }
+        new_events, owners, new_runs = _ingest_statements(self.dialect)
+        if conn.execute(new_events, rows).rowcount == len(rows):
+            # Every key was new (the common case): no need to read back who owns them.
+            owner = {row["dedupe_key"]: row["id"] for row in rows}
+        else:
+            owner = {r.dedupe_key: r.id for r in conn.execute(owners, {"keys": keys})}
         results: list[IngestResult] = []
         run_rows: list[dict[str, Any]] = []
         dup_rows: list[dict[str, Any]] = []
@@ -137,7 +135,7 @@ class Store:
                 dup_event_ids.add(stored_id)
                 results.append(IngestResult(stored_id, [], duplicate=True))
         if run_rows:
-            conn.execute(sa.insert(t.runs), run_rows)
+            conn.execute(new_runs, run_rows)
         if dup_rows:
             conn.execute(sa.insert(t.event_duplicates), dup_rows)
             existing: dict[str, list[str]] = {}
@@ -375,6 +373,17 @@ class Store:
                     t.event_duplicates.c.event_id.in_(ids)))
                 await conn.execute(sa.delete(e).where(e.c.id.in_(ids)))
             total += len(ids)
+
+
+@functools.lru_cache(maxsize=2)
+def _ingest_statements(dialect: str) -> tuple[Any, Any, Any]:
+    """Ingest's statements, built once: building them per batch cost more than running them."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    e = t.events
+    return (insert(e).on_conflict_do_nothing(),
+            sa.select(e.c.dedupe_key, e.c.id).where(
+                e.c.dedupe_key.in_(sa.bindparam("keys", expanding=True))),
+            sa.insert(t.runs))
 
 
 def _run_from_row(row: Any) -> RunRecord:

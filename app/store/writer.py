@@ -30,10 +30,20 @@ class ThreadWriter:
         event.listen(self.engine, "connect", on_connect)
         event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        # Kept open by the thread: a pool check-out and check-in per transaction cost as
+        # much as a small transaction itself.
+        self._conn: sa.Connection | None = None
 
     def _transaction(self, fn: Callable[..., T], *args: Any) -> T:
-        with self.engine.begin() as conn:
-            return fn(conn, *args)
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        with self._conn.begin():
+            return fn(self._conn, *args)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self.engine.dispose()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -41,5 +51,5 @@ class ThreadWriter:
 
     async def dispose(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.engine.dispose)
+        await loop.run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
