@@ -183,6 +183,36 @@ async def test_expired_lease_is_taken_over_and_old_worker_writes_raise(store: St
     assert [s.step_id for s in done.steps] == ["s1"]
 
 
+async def test_concurrent_writes_of_many_runs_each_get_their_own_outcome(store, clock) -> None:
+    """Writes issued at once share transactions (group commit) but not each other's fate."""
+    await store.ingest([(event(f"g{i}"), ["f"]) for i in range(6)])
+    runs = await store.claim(worker="A", limit=6, lease=1)
+    lost = runs[0]
+    clock.advance(2)
+    [taken] = await store.claim(worker="B", limit=1, lease=10)
+    assert taken.id == lost.id
+    others = runs[1:]
+    results = await asyncio.gather(
+        store.record_step(run_id=lost.id, worker="A", step=step("s1", 0)),
+        *(store.record_step(run_id=r.id, worker="A", step=step("s1", 0)) for r in others[:4]),
+        # Not JSON-able: the database layer refuses this write, and only this one.
+        store.record_step(run_id=others[4].id, worker="A",
+                          step=step("s1", 0, output={"x": object()})),
+        return_exceptions=True)
+    assert isinstance(results[0], LeaseLost)
+    assert results[1:5] == [None] * 4
+    assert isinstance(results[5], Exception) and not isinstance(results[5], LeaseLost)
+    ends = await asyncio.gather(*(store.finish(run_id=r.id, worker="A") for r in others[:4]),
+                                store.finish(run_id=lost.id, worker="A"),
+                                return_exceptions=True)
+    assert ends[:4] == [None] * 4 and isinstance(ends[4], LeaseLost)
+    for r in others[:4]:
+        done = await store.get_run(r.id)
+        assert done.status == "succeeded" and [s.step_id for s in done.steps] == ["s1"]
+    assert (await store.get_run(others[4].id)).steps == []
+    assert (await store.get_run(lost.id)).lease_owner == "B"
+
+
 # ---- outcomes ---------------------------------------------------------------------------------
 
 async def test_checkpoints_resume_after_succeeded_steps(store: Store, clock: Clock) -> None:
