@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -37,23 +37,30 @@ def _apply(conn: sa.Connection, ops: Sequence[Op]) -> list[Outcome]:
     return outcomes
 
 
-class GroupCommit:
-    def __init__(self, transaction: Transaction, *, max_group: int = 128) -> None:
-        """``transaction(fn, ops)`` runs ``fn(conn, ops)`` in one transaction and commits."""
-        self._transaction = transaction
+ItemT = TypeVar("ItemT")
+
+
+class Grouped(Generic[ItemT]):
+    """The loop both group commits share: callers append, one task drains in groups.
+
+    A list and an event rather than an asyncio.Queue: the task takes everything waiting at
+    once, and an append is all a caller pays. Subclasses commit a group in ``_commit``.
+    """
+
+    max_group: int
+
+    def __init__(self, *, max_group: int, name: str) -> None:
         self.max_group = max_group
-        self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
+        self._name = name
+        self._pending: list[ItemT] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def run(self, op: Callable[[sa.Connection], T]) -> T:
-        """Run ``op`` in the next group's transaction; returns once that is committed."""
+    def _add(self, item: ItemT) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="store-group-commit")
-        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, fut))
+            self._task = asyncio.create_task(self._loop(), name=self._name)
+        self._pending.append(item)
         self._ready.set()
-        return await fut
 
     async def _loop(self) -> None:
         while True:
@@ -63,6 +70,28 @@ class GroupCommit:
                 group = self._pending[:self.max_group]
                 del self._pending[:self.max_group]
                 await self._commit(group)
+
+    async def _commit(self, group: list[ItemT]) -> None:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class GroupCommit(Grouped[tuple[Op, "asyncio.Future[Any]"]]):
+    def __init__(self, transaction: Transaction, *, max_group: int = 128) -> None:
+        """``transaction(fn, ops)`` runs ``fn(conn, ops)`` in one transaction and commits."""
+        super().__init__(max_group=max_group, name="store-group-commit")
+        self._transaction = transaction
+
+    async def run(self, op: Callable[[sa.Connection], T]) -> T:
+        """Run ``op`` in the next group's transaction; returns once that is committed."""
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._add((op, fut))
+        return await fut
 
     async def _commit(self, group: list[tuple[Op, asyncio.Future[Any]]]) -> None:
         try:
@@ -86,10 +115,7 @@ class GroupCommit:
                 fut.set_exception(value)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().close()
         for _, fut in self._pending:
             if not fut.done():
                 fut.set_exception(StoreError("the store was closed before this write"))
