@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 REDACTED = "[redacted]"
+ERROR_LIMIT = 1000  # characters of an error message kept in run history
 _SENSITIVE_KEY = re.compile(r"(authorization|token|secret|password|passwd|api[_-]?key|cookie|"
                             r"signature)", re.IGNORECASE)
 # Credentials that look like themselves even when we were never told their value.
@@ -35,6 +36,11 @@ class Redactor:
         if any(marker in value for marker in _MARKERS):
             value = _LOOKS_SECRET.sub(REDACTED, value)
         return value
+
+    def excerpt(self, value: str, limit: int = ERROR_LIMIT) -> str:
+        """Redacted, then cut: cutting first could leave half a secret that no longer matches."""
+        text = self.text(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def value(self, value: Any) -> Any:
         if isinstance(value, str):

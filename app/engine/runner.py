@@ -139,7 +139,7 @@ class _Call:
             if name in kw:
                 kw[name] = self.redactor.value(kw[name])
         if "error" in kw:
-            kw["error"] = self.redactor.text(kw["error"])
+            kw["error"] = self.redactor.excerpt(kw["error"])
         await self.on_step(StepRecord(key, self.position, self.step.use, status, self.attempt,
                                       started, utcnow(), **kw))
 

@@ -95,7 +95,7 @@ class Worker:
                             "attempt": step.attempt, "deduplicated": step.deduplicated,
                             "ms": round((step.finished_at - step.started_at)
                                         .total_seconds() * 1000),
-                            **({"error": self.redactor.text(step.error)} if step.error else {}),
+                            **({"error": self.redactor.excerpt(step.error)} if step.error else {}),
                         })
 
             outcome = await execute_steps(
@@ -111,9 +111,9 @@ class Worker:
                 return
             assert outcome.error is not None
             decision = self.policy.decide(outcome.error, run.attempt)
-            message = self.redactor.text(outcome.message)
+            message = self.redactor.excerpt(outcome.message)
             if isinstance(decision, GiveUp):
-                await self._fail(run, self.redactor.text(
+                await self._fail(run, self.redactor.excerpt(
                     f"step {outcome.step}: {decision.reason}"))
             else:
                 await self.store.retry(run_id=run.id, worker=self.id, error=message,

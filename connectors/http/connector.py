@@ -111,7 +111,8 @@ class HttpConnector(Connector):
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
         if inp.fail_on_status and status >= 400:
-            raise PermanentError(f"http.request: {inp.url.host} answered {status}: {text[:300]}")
+            # Not cut here: the runner redacts secrets first, then keeps an excerpt.
+            raise PermanentError(f"http.request: {inp.url.host} answered {status}: {text}")
         return {"status": status, "ok": status < 400, "json": body,
                 "text": None if body is not None else text,
                 "headers": {k: v for k, v in response.headers.items()
