@@ -7,6 +7,7 @@ extra fields are optional filters). Matching is pure: it reads the event, calls 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -83,12 +84,13 @@ class ModalSpec(_Model):
     callback_id: str | None = None  # defaults to the flow name
 
 
-class Trigger(_Model):
+class Trigger(_Model, ABC):
     kind: ClassVar[str]
     short: ClassVar[str]
 
-    def matches(self, event: Event, flow: str) -> bool:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def matches(self, event: Event, flow: str) -> bool:
+        """Whether ``event`` triggers flow ``flow`` (pure: reads the event, calls nothing)."""
 
     def modal_callback(self, flow: str) -> str | None:
         modal: ModalSpec | None = getattr(self, "modal", None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -40,7 +41,7 @@ def _apply(conn: sa.Connection, ops: Sequence[Op]) -> list[Outcome]:
 ItemT = TypeVar("ItemT")
 
 
-class Grouped(Generic[ItemT]):
+class Grouped(ABC, Generic[ItemT]):
     """The loop both group commits share: callers append, one task drains in groups.
 
     A list and an event rather than an asyncio.Queue: the task takes everything waiting at
@@ -71,8 +72,9 @@ class Grouped(Generic[ItemT]):
                 del self._pending[:self.max_group]
                 await self._commit(group)
 
+    @abstractmethod
     async def _commit(self, group: list[ItemT]) -> None:
-        raise NotImplementedError  # pragma: no cover - every subclass defines it
+        """Commit one group and resolve each caller's future."""
 
     async def close(self) -> None:
         if self._task is not None:
