@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -17,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from fastapi import FastAPI
 from notion_client import APIResponseError, AsyncClient
 
 from app.sandbox.notion import NotionSandbox
+from tests.conftest import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = yaml.safe_load((ROOT / "flows" / "_databases.yaml").read_text())["databases"]
@@ -58,22 +55,8 @@ def serve(sandbox: NotionSandbox) -> Iterator[str]:
     """Serves the sandbox router alone on a free local port; yields the client's base_url."""
     app = FastAPI()
     app.include_router(sandbox.router(), prefix="/sandbox/notion/v1")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/sandbox/notion"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serve_app(app) as url:
+        yield f"{url}/sandbox/notion"
 
 
 def make_client(base_url: str) -> AsyncClient:

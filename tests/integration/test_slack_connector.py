@@ -3,14 +3,10 @@ Slack stand-in answering over HTTP (including its errors and 429s)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,6 +15,7 @@ from app.sandbox.slack import SlackSandbox
 from connectors.base import ActionContext
 from connectors.slack import SlackConnector
 from connectors.slack.inputs import LookupUserInput, PostInput, RespondInput
+from tests.conftest import serve_app
 
 TOKEN = "make-secret-for-slack-tests"
 
@@ -161,20 +158,8 @@ def standin(make_settings: Any) -> Iterator[tuple[SlackSandbox, FrozenClock, Any
     sandbox = SlackSandbox(clock=clock)
     app = FastAPI()
     app.include_router(sandbox.router(), prefix="/sandbox/slack")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.01)
-    yield sandbox, clock, make_settings(sandbox_url=f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve_app(app) as url:
+        yield sandbox, clock, make_settings(sandbox_url=url)
 
 
 def ctx(**event: Any) -> ActionContext:

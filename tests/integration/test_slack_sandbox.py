@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.sandbox.slack import SlackSandbox
+from tests.conftest import serve_app
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
 
@@ -49,22 +46,8 @@ def served() -> Iterator[Served]:
     sandbox = SlackSandbox(clock=clock)
     app = FastAPI()
     app.include_router(sandbox.router(), prefix="/sandbox/slack")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", http="h11")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield Served(f"http://127.0.0.1:{port}", sandbox, clock)
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve_app(app) as url:
+        yield Served(url, sandbox, clock)
 
 
 @pytest.fixture
