@@ -184,7 +184,8 @@ class Store:
         runs: list[RunRecord] = await self._transaction(_claim)
         return runs
 
-    async def extend_leases(self, *, worker: str, run_ids: Sequence[str], lease: float) -> None:
+    async def _update_held(self, worker: str, run_ids: Sequence[str], **values: Any) -> None:
+        """Update the runs of ``run_ids`` that ``worker`` still holds; others are untouched."""
         if not run_ids:
             return
         r = t.runs
@@ -192,8 +193,12 @@ class Store:
             await conn.execute(
                 sa.update(r)
                 .where(r.c.id.in_(run_ids), r.c.lease_owner == worker, r.c.status == "running")
-                .values(lease_until=self.clock() + timedelta(seconds=lease))
+                .values(**values)
             )
+
+    async def extend_leases(self, *, worker: str, run_ids: Sequence[str], lease: float) -> None:
+        await self._update_held(worker, run_ids,
+                                lease_until=self.clock() + timedelta(seconds=lease))
 
     async def record_step(self, *, run_id: str, worker: str, step: StepRecord) -> None:
         """Checkpoint one step's result; a retried run resumes after its succeeded steps.
@@ -217,16 +222,9 @@ class Store:
 
     async def release(self, *, worker: str, run_ids: Sequence[str]) -> None:
         """Give runs back unfinished (graceful shutdown): they are claimable again at once."""
-        if not run_ids:
-            return
-        r = t.runs
-        async with self.engines.write.begin() as conn:
-            await conn.execute(
-                sa.update(r)
-                .where(r.c.id.in_(run_ids), r.c.lease_owner == worker, r.c.status == "running")
-                .values(status="queued", lease_owner=None, lease_until=None,
-                        not_before=self.clock(), attempt=r.c.attempt - 1)
-            )
+        await self._update_held(worker, run_ids, status="queued", lease_owner=None,
+                                lease_until=None, not_before=self.clock(),
+                                attempt=t.runs.c.attempt - 1)
 
     async def replay(self, run_id: str) -> RunRecord:
         """Queue a failed run again; it resumes after its last succeeded step."""
