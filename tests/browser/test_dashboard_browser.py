@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
+from tests.integration.test_dashboard import BROKEN
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +28,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 FEEDBACK_SECRET = "feedback-browser-secret-1"
 BROKEN_SECRET = "broken-browser-secret-2"
-BROKEN = """
-name: broken
-description: Posts a JSON array where an object is expected, so the hub answers 400.
-on:
-  webhook: broken
-steps:
-  - id: call
-    use: http.request
-    with:
-      url: "{{ event.target }}"
-      headers:
-        Authorization: "Bearer {{ event.key }}"
-      json: [1, 2]
-"""
+
 
 @pytest.fixture
 def browser() -> Iterator[object]:
