@@ -192,14 +192,10 @@ def check(source: str) -> tuple[str | None, set[str], list[tuple[str, int]]]:
     Returns (syntax error or None, top-level names it reads, ``steps.<id>`` references with
     the template line they are on).
     """
-    env = environment()
-    match = _SINGLE.match(source)
-    text = source
     try:
-        ast = env.parse(text)
+        ast = environment().parse(source)
     except TemplateSyntaxError as exc:
         return (exc.message or "syntax error", set(), [])
-    del match
     names = meta.find_undeclared_variables(ast)
     refs: list[tuple[str, int]] = []
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):

@@ -170,7 +170,6 @@ class _Linter:
                             looped=looped)
             self._action(step, line)
             known_before.add(step_id)
-        self._all_ids = set(seen)
 
     def _action(self, step: LineDict, line: int) -> None:
         use = step.get("use")
