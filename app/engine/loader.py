@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from app.engine import expressions
 from app.engine.interpolate import interpolate
 from app.engine.model import Flow
+from app.engine.runner import render_vars
 from app.engine.triggers import TRIGGERS
 from app.engine.yamlsource import LineDict, LineList, YamlError, line_of, load, plain
 from app.errors import LintProblem
@@ -50,8 +51,8 @@ class FlowSet:
             if not flow.enabled or not flow.trigger.matches(event, flow.name):
                 continue
             if flow.if_ is not None:
-                ctx = {"event": event.data, "trigger": event.envelope(), "steps": {}}
-                ctx["vars"] = expressions.render(flow.vars, {**ctx, "vars": {}})
+                ctx = {"event": event.data, "trigger": event.envelope(), "steps": {},
+                       "vars": render_vars(flow, event)}
                 try:
                     if not expressions.truthy(flow.if_, ctx):
                         continue
@@ -152,6 +153,8 @@ class _Linter:
         seen: dict[str, int] = {}
         known_before: set[str] = set()
         self._templates(raw.get("if"), raw.key_lines.get("if", 1), known_before, in_if=True)
+        # vars are computed once, from the event, before any step: they cannot read steps.
+        self._templates(raw.get("vars"), raw.key_lines.get("vars", 1), set())
         for index, (step, line) in enumerate(zip(steps, steps.item_lines, strict=True), start=1):
             if not isinstance(step, LineDict):
                 self.report(line, "a step must be a mapping with 'use' and 'with'")

@@ -43,10 +43,11 @@ class Outcome:
         return f"step {self.step}: {text}" if self.step else text
 
 
-def context(flow: Flow, event: Event, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    base = {"event": event.data, "trigger": event.envelope(), "steps": dict(outputs)}
-    base["vars"] = expressions.render(flow.vars, {**base, "vars": {}})
-    return base
+def render_vars(flow: Flow, event: Event) -> dict[str, Any]:
+    """A flow's ``vars``, computed once per execution from the event (they see no steps)."""
+    base = {"event": event.data, "trigger": event.envelope(), "steps": {}, "vars": {}}
+    rendered: dict[str, Any] = expressions.render(flow.vars, base)
+    return rendered
 
 
 def _input_error(action: Action, exc: ValidationError) -> PermanentError:
@@ -74,6 +75,7 @@ async def execute_steps(
     redactor = redactor or Redactor()
     done = done or {}
     outputs: dict[str, Any] = {}
+    variables: dict[str, Any] | None = None
     for position, step in enumerate(flow.steps):
         if step.id in done and done[step.id].status in ("succeeded", "skipped"):
             outputs[step.id] = done[step.id].output
@@ -82,7 +84,10 @@ async def execute_steps(
                      actions=actions, invoke=invoke, on_step=on_step, redactor=redactor,
                      dry_run=dry_run)
         try:
-            ctx = context(flow, event, outputs)
+            if variables is None:  # a failure here fails the first step still to run
+                variables = render_vars(flow, event)
+            ctx = {"event": event.data, "trigger": event.envelope(), "steps": dict(outputs),
+                   "vars": variables}
             if step.for_each is None:
                 outputs[step.id] = await call.once(ctx, step.id)
                 continue

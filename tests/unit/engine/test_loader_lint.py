@@ -163,3 +163,13 @@ def test_which_files_are_flows(tmp_path: Path) -> None:
     missing = load_flows(tmp_path / "nowhere", env={}.get, actions=ACTIONS)
     assert [str(p) for p in missing.problems] == [
         f"{tmp_path / 'nowhere'}:0: no such file or folder"]
+
+
+def test_vars_are_computed_from_the_event_and_cannot_read_steps() -> None:
+    text = ("name: a\non: {webhook: x}\nvars:\n  ok: \"{{ event.text | trim }}\"\n"
+            "  bad: \"{{ steps.step1.url }}\"\n  broken: \"{{ event.text \"\n" + STEP)
+    assert lint(text) == [
+        "f.yaml:5: steps.step1 is not an earlier step (earlier steps: none)",
+        "f.yaml:6: template does not parse: unexpected end of template, expected "
+        "'end of print statement'.",
+    ]
