@@ -32,10 +32,14 @@ class IngestBatcher(Grouped[_Item]):
     async def _commit(self, batch: list[_Item]) -> None:
         try:
             results = await self.store.ingest([(e, f) for e, f, _ in batch])
-        except Exception as exc:  # every waiter learns of the failure; nothing was acked
-            for _, _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(exc)
+        except Exception as exc:
+            if len(batch) > 1:  # one event the store refuses must not fail the others
+                for item in batch:
+                    await self._commit([item])
+                return
+            # Nothing was acked: the caller answers an error and the sender retries.
+            if not batch[0][2].done():
+                batch[0][2].set_exception(exc)
             return
         for (_, _, fut), result in zip(batch, results, strict=True):
             if not fut.done():

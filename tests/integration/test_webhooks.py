@@ -97,6 +97,13 @@ async def test_standard_webhooks_signature(hub_factory, env) -> None:
          b"{not json", 400),
         ("/hooks/make", {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
          b"[1, 2]", 400),
+        # Not JSON (Python's parser reads them), and a NUL PostgreSQL cannot store.
+        ("/hooks/make", {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
+         b'{"score": NaN}', 400),
+        ("/hooks/make", {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
+         b'{"n": [-Infinity]}', 400),
+        ("/hooks/make", {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
+         b'{"text": {"k\\u0000": 1}}', 400),
         ("/hooks/make", {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
          b'{"x": "' + b"a" * 2000 + b'"}', 413),
     ],
