@@ -8,6 +8,7 @@ whose lease expired cannot overwrite the work of the one that took the run over.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from app.errors import NotFound, StoreError
 from app.events import Event, new_id, utcnow
 from app.store import checkpoints
 from app.store import tables as t
+from app.store.bulk import SqliteBulk, Unsupported
 from app.store.engines import Engines, make_engines
 from app.store.group import GroupCommit, Op, Outcome
 from app.store.migrate import migrate
@@ -36,6 +38,7 @@ class Store:
         self.engines = engines
         self.clock = clock
         self._group: GroupCommit | None = None
+        self._bulk: SqliteBulk | None = None
 
     @classmethod
     async def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow) -> Store:
@@ -108,7 +111,14 @@ class Store:
                 "received_at": event.received_at, "data": event.data,
             })
         new_events, owners, new_runs = _ingest_statements(self.dialect)
-        if conn.execute(new_events, rows).rowcount == len(rows):
+        bulk = self._sqlite_bulk(conn)
+        inserted = None
+        if bulk is not None:
+            with contextlib.suppress(Unsupported):
+                inserted = bulk.events(conn, rows)
+        if inserted is None:
+            inserted = conn.execute(new_events, rows).rowcount
+        if inserted == len(rows):
             # Every key was new (the common case): no need to read back who owns them.
             owner = {row["dedupe_key"]: row["id"] for row in rows}
         else:
@@ -135,7 +145,12 @@ class Store:
                 dup_event_ids.add(stored_id)
                 results.append(IngestResult(stored_id, [], duplicate=True))
         if run_rows:
-            conn.execute(new_runs, run_rows)
+            try:
+                if bulk is None:
+                    raise Unsupported("not SQLite")
+                bulk.runs(conn, run_rows)
+            except Unsupported:
+                conn.execute(new_runs, run_rows)
         if dup_rows:
             conn.execute(sa.insert(t.event_duplicates), dup_rows)
             existing: dict[str, list[str]] = {}
@@ -150,6 +165,13 @@ class Store:
                 for r in results
             ]
         return results
+
+    def _sqlite_bulk(self, conn: sa.Connection) -> SqliteBulk | None:
+        if self.dialect != "sqlite":
+            return None
+        if self._bulk is None:
+            self._bulk = SqliteBulk(conn.dialect)
+        return self._bulk
 
     # ---- claiming and executing -------------------------------------------------------------
 

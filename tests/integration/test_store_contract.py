@@ -96,6 +96,56 @@ async def test_ingest_dedupes_within_one_batch(store: Store) -> None:
     assert await count(store, "runs") == 2
 
 
+ODD_VALUES: list[dict[str, object]] = [
+    {"text": "é ✓ \U0001F680 \"quoted\" back\\slash", "n": 12345678901234567890123,
+     "f": 0.1, "neg": -1e-300, "nested": {"list": [1, None, True, {"x": []}]}, "empty": {}},
+    # Not JSON (NaN) or not storable on PostgreSQL (NUL): receivers refuse them in JSON bodies,
+    # but a Slack form field can hold a NUL. SQLite stores both (through SQLAlchemy's insert,
+    # bulk.py's JSON array cannot carry them).
+    {"nan": float("nan")},
+    {"nul": "a\x00b", "author": "x\x00y"},
+]
+
+
+@pytest.mark.parametrize("data", ODD_VALUES, ids=["unicode-numbers-nesting", "nan", "nul"])
+async def test_ingested_events_read_back_exactly(store: Store, data: dict[str, object]) -> None:
+    if store.dialect == "postgresql" and ("nan" in data or "nul" in data):
+        pytest.skip("PostgreSQL's jsonb refuses NaN and NUL (receivers refuse them first)")
+    at = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)  # a whole second: no microseconds to print
+    ev = Event(source="make", type="webhook", dedupe_key="webhook:make:odd", data=data,
+               actor="a\x00b" if "nul" in data else "ana@example.com", received_at=at)
+    [res] = await store.ingest([(ev, ["f1", "f2"])])
+    claimed = await store.claim(worker="A", limit=5, lease=30)
+    assert sorted(r.id for r in claimed) == sorted(res.runs)
+    stored = claimed[0].event
+    assert stored is not None
+    assert stored.received_at == at and stored.actor == ev.actor
+    assert claimed[0].not_before == at and claimed[0].created_at == at
+    if "nan" in data:
+        assert stored.data["nan"] != stored.data["nan"]  # NaN, kept as NaN
+    else:
+        assert stored.data == data
+
+
+async def test_sqlite_ingest_takes_the_one_statement_path(store: Store, monkeypatch) -> None:
+    """Plain events go through bulk.py's single statement (the fallback would hide a bug)."""
+    if store.dialect != "sqlite":
+        pytest.skip("bulk.py is SQLite's insert path")
+    from app.store import bulk
+
+    inserted: list[int] = []
+    original = bulk.SqliteBulk.events
+
+    def spy(self: bulk.SqliteBulk, conn: sa.Connection, rows: list[dict[str, object]]) -> int:
+        inserted.append(original(self, conn, rows))
+        return inserted[-1]
+
+    monkeypatch.setattr(bulk.SqliteBulk, "events", spy)
+    results = await store.ingest([(event(k), ["f"]) for k in "pqr"] + [(event("p"), ["f"])])
+    assert inserted == [3] and [r.duplicate for r in results] == [False] * 3 + [True]
+    assert await count(store, "runs") == 3 and await count(store, "event_duplicates") == 1
+
+
 async def test_concurrent_ingest_from_two_instances_stores_each_event_once(open_store) -> None:
     a, b = await open_store(), await open_store()
     keys = [f"k{i}" for i in range(40)]
