@@ -57,8 +57,11 @@ def _raw(path: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-def webhook_request(i: int, ts: int, host: str) -> bytes:
-    """A Make-style JSON webhook, Standard Webhooks signed, with its own webhook-id."""
+def webhook_request(i: int, ts: int, host: str, path: str) -> bytes:
+    """A Make-style JSON webhook, Standard Webhooks signed, with its own webhook-id.
+
+    The signature covers id, timestamp and body, not the path, so any path keeps it valid.
+    """
     msg_id = f"msg_{uuid.uuid4().hex}"
     body = json.dumps({
         "event": "feedback.created", "author": f"user{i % 97}@example.com",
@@ -69,11 +72,11 @@ def webhook_request(i: int, ts: int, host: str) -> bytes:
     sig = base64.b64encode(hmac.digest(key, f"{msg_id}.{ts}.".encode() + body, "sha256"))
     headers = {"Content-Type": "application/json", "webhook-id": msg_id,
                "webhook-timestamp": str(ts), "webhook-signature": f"v1,{sig.decode()}"}
-    return _raw("/hooks/bench", host, headers, body)
+    return _raw(path, host, headers, body)
 
 
-def slack_command_request(i: int, ts: int, host: str) -> bytes:
-    """A signed ``/feedback`` slash command, with its own trigger_id."""
+def slack_command_request(i: int, ts: int, host: str, path: str) -> bytes:
+    """A signed ``/feedback`` slash command, with its own trigger_id (Slack signs no path)."""
     body = urlencode({
         "token": "unused", "team_id": "T0BENCH", "team_domain": "bench",
         "channel_id": "C0BENCH", "channel_name": "product", "user_id": f"U{i % 97:07d}",
@@ -86,16 +89,17 @@ def slack_command_request(i: int, ts: int, host: str) -> bytes:
     sig = "v0=" + hmac.new(SLACK_SECRET.encode(), base, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/x-www-form-urlencoded",
                "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sig}
-    return _raw("/slack/commands", host, headers, body)
+    return _raw(path, host, headers, body)
 
 
-Maker = Callable[[int, int, str], bytes]
+# (index, timestamp, Host header, request path) -> one raw signed request
+Maker = Callable[[int, int, str, str], bytes]
 
 
-def _pool(make: Maker, count: int, host: str) -> Iterator[bytes]:
+def _pool(make: Maker, count: int, host: str, path: str) -> Iterator[bytes]:
     ts = int(time.time())
     for i in range(count):
-        raw = make(i, ts, host)
+        raw = make(i, ts, host, path)
         yield str(len(raw)).encode() + b"\n" + raw
 
 
@@ -106,12 +110,18 @@ def _cpu(pid: int) -> float:
 
 def run_wrk(target: str, url: str, make: Maker, *, connections: int, duration: int,
             workdir: Path, pid: int) -> Result:
-    """Sign a fresh pool, run wrk against ``url`` and parse its summary."""
-    host = urlsplit(url).netloc
+    """Sign a fresh pool, run wrk against ``url`` and parse its summary.
+
+    wrk replays the pool's raw requests as they are, so their request line must carry ``url``'s
+    path (wrk's own URL then only chooses where to connect).
+    """
+    parts = urlsplit(url)
+    host = parts.netloc
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     count = POOL_PER_SECOND * duration
     pool = workdir / "pool.bin"
     with pool.open("wb") as f:
-        f.writelines(_pool(make, count, host))
+        f.writelines(_pool(make, count, host, path))
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
            "-s", str(SCRIPT), url, "--", str(pool)]
     cpu = _cpu(pid)
