@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.errors import ConfigError
-from app.store.writer import ThreadWriter
+from app.store.writer import SqliteWriter
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,13 @@ class Engines:
     On SQLite there is one writer connection whose transactions start with ``BEGIN IMMEDIATE``
     (so two writers wait for each other instead of failing on a lock upgrade) and a pool of
     readers that WAL lets run beside it. On PostgreSQL both are the same pooled engine.
-    ``ingest`` (SQLite only) commits incoming events in one trip to its own thread.
+    ``ingest`` (SQLite only) runs group commits in one synchronous call (writer.py).
     """
 
     write: AsyncEngine
     read: AsyncEngine
     dialect: str
-    ingest: ThreadWriter | None = None
+    ingest: SqliteWriter | None = None
 
     async def dispose(self) -> None:
         if self.ingest is not None:
@@ -78,7 +78,7 @@ def make_engines(url: str) -> Engines:
             write.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
         )
         event.listen(read.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
-        ingest = ThreadWriter(full.replace("sqlite+aiosqlite://", "sqlite://", 1),
+        ingest = SqliteWriter(full.replace("sqlite+aiosqlite://", "sqlite://", 1),
                               on_connect=_sqlite_pragmas)
         return Engines(write=write, read=read, dialect="sqlite", ingest=ingest)
     engine = create_async_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=True)

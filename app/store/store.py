@@ -58,7 +58,7 @@ class Store:
 
     async def _transaction(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(connection, *args)`` in one write transaction, synchronously: on SQLite whole
-        on the writer thread (one trip, see writer.py), on PostgreSQL through ``run_sync``."""
+        in one call (see writer.py), on PostgreSQL through ``run_sync``."""
         if self.engines.ingest is not None:
             return await self.engines.ingest.run(fn, *args)
         async with self.engines.write.begin() as conn:
@@ -95,7 +95,7 @@ class Store:
     def _ingest(
         self, conn: sa.Connection, items: Sequence[tuple[Event, Sequence[str]]]
     ) -> list[IngestResult]:
-        # Synchronous, so that SQLite runs it whole on its writer thread (see writer.py).
+        # Synchronous, so that SQLite runs it whole in one call (see writer.py).
         keys = list({e.dedupe_key for e, _ in items})
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -202,7 +202,7 @@ class Store:
             conn.execute(take.where(r.c.id.in_(ids)))
             return self._load_runs(conn, ids, steps_status="succeeded")
 
-        # One trip to the SQLite writer thread (not one event-loop turn per statement).
+        # One call to the SQLite writer (not one event-loop turn per statement).
         runs: list[RunRecord] = await self._transaction(_claim)
         return runs
 

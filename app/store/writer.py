@@ -1,16 +1,25 @@
-"""SQLite ingest writer: a whole transaction per trip to a thread that owns one connection.
+"""SQLite's writer for group commits: a whole transaction in one call, on the loop if it can.
 
 Through aiosqlite every statement is a round trip between its thread and the event loop, and
 under load each return to a busy loop waits a full loop turn: a five-statement ingest then
-took tens of milliseconds while each request waited for it. Here the group commit's whole
-transaction runs in one call on a dedicated thread (plain ``sqlite3``), so it costs one trip.
-SQLite serialises this connection and the async writer with ``BEGIN IMMEDIATE`` and the busy
-timeout, exactly as it serialises two processes.
+took tens of milliseconds while each request waited for it. Here a group commit's whole
+transaction runs in one synchronous call (plain ``sqlite3``, one connection kept open).
+
+Where the call runs: SQLite does a group's work in a few milliseconds of CPU, and when the
+thread that ran it was another than the event loop's, the hand-offs (waking the thread, the
+GIL going back and forth, the result coming back through the loop) cost more CPU than they
+saved and doubled the wall time of each group (docs/performance.md). So the transaction runs
+on the calling (event loop) thread whenever the write lock is free at once. When another
+connection holds it (a second process, the async engine's writer), waiting on the loop would
+stall every request, so the transaction goes to a dedicated thread that waits for the lock
+(up to ``BUSY_TIMEOUT`` seconds, as the other connections' busy timeout). Transactions never
+overlap on the connection: while one waits on the thread, later ones queue behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -19,24 +28,56 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 T = TypeVar("T")
+BUSY_TIMEOUT = 30.0
 
 
-class ThreadWriter:
-    """Runs ``fn(connection, *args)`` inside one transaction on the writer thread."""
+class _Busy(Exception):
+    """The write lock is held elsewhere and this transaction may not wait for it here."""
+
+
+def _locked(exc: sa.exc.OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
+class SqliteWriter:
+    """Runs ``fn(connection, *args)`` inside one ``BEGIN IMMEDIATE`` transaction."""
 
     def __init__(self, url: str, *, on_connect: Callable[[Any, Any], None]) -> None:
-        # One thread, one connection: the pool never hands the connection to another thread.
-        self.engine = sa.create_engine(url, pool_size=1, max_overflow=0)
+        # One connection, used by the loop's thread or by the writer thread, never both at
+        # once (see ``run``); the pool never hands it to anyone else.
+        self.engine = sa.create_engine(url, pool_size=1, max_overflow=0,
+                                       connect_args={"check_same_thread": False})
         event.listen(self.engine, "connect", on_connect)
-        event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # After the pragmas (the switch to WAL needs the busy timeout): this connection never
+        # sleeps inside SQLite; ``_begin`` decides whether and where to wait.
+        event.listen(self.engine, "connect",
+                     lambda dbapi, _rec: dbapi.execute("PRAGMA busy_timeout=0"))
+        event.listen(self.engine, "begin", self._begin)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        # Kept open by the thread: a pool check-out and check-in per transaction cost as
-        # much as a small transaction itself.
         self._conn: sa.Connection | None = None
+        self._patient = False  # set for the transaction being begun: may it wait for the lock?
+        self._on_thread = 0  # transactions handed to the thread and not finished yet
 
-    def _transaction(self, fn: Callable[..., T], *args: Any) -> T:
+    def _begin(self, conn: sa.Connection) -> None:
+        delay, deadline = 0.001, time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except sa.exc.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+                if not self._patient:
+                    raise _Busy from None
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _transaction(self, patient: bool, fn: Callable[..., T], *args: Any) -> T:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self.engine.connect()
+        self._patient = patient
         with self._conn.begin():
             return fn(self._conn, *args)
 
@@ -46,8 +87,21 @@ class ThreadWriter:
         self.engine.dispose()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if not self._on_thread:
+            try:
+                return self._transaction(False, fn, *args)
+            except _Busy:
+                pass
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, fn, *args)
+        self._on_thread += 1
+        job = self._executor.submit(self._transaction, True, fn, *args)
+        # Counted down when the thread is done with it, even if our caller is cancelled
+        # first: until then the connection is the thread's.
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._thread_done))
+        return await asyncio.wrap_future(job)
+
+    def _thread_done(self) -> None:
+        self._on_thread -= 1
 
     async def dispose(self) -> None:
         loop = asyncio.get_running_loop()
