@@ -25,7 +25,7 @@ class IngestBatcher(Grouped[_Item]):
 
     async def submit(self, event: Event, flows: Sequence[str]) -> IngestResult:
         """Store one event and its runs; returns once they are committed."""
-        fut: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[IngestResult] = self._future()
         self._add((event, flows, fut))
         return await fut
 

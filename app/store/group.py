@@ -4,7 +4,7 @@ A worker runs many runs at once, and each step checkpoint or final status was it
 transaction: a commit, and on SQLite one event-loop round trip per statement. Here each
 write is a synchronous function of a connection; the writes that arrive while a group is
 being committed form the next group, which runs in one transaction (on SQLite in one trip to
-the writer thread, like ingest). Each caller resumes after the commit of its own group, with
+the SQLite writer, like ingest). Each caller resumes after the commit of its own group, with
 its own result or its own ``StoreError`` (``LeaseLost``): a write raises it before writing
 anything, so it does not undo the others. Under no load a lone write commits at once.
 """
@@ -56,6 +56,15 @@ class Grouped(ABC, Generic[ItemT]):
         self._pending: list[ItemT] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+
+    def _future(self) -> asyncio.Future[Any]:
+        """A future on the running loop. The loop is looked up once: before Python 3.12,
+        ``asyncio.get_running_loop()`` makes a ``getpid()`` system call every time."""
+        loop = self._event_loop
+        if loop is None or loop.is_closed():
+            loop = self._event_loop = asyncio.get_running_loop()
+        return loop.create_future()
 
     def _add(self, item: ItemT) -> None:
         if self._task is None or self._task.done():
@@ -91,7 +100,7 @@ class GroupCommit(Grouped[tuple[Op, "asyncio.Future[Any]"]]):
 
     async def run(self, op: Callable[[sa.Connection], T]) -> T:
         """Run ``op`` in the next group's transaction; returns once that is committed."""
-        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[T] = self._future()
         self._add((op, fut))
         return await fut
 
