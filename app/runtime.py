@@ -15,6 +15,7 @@ from app.engine.loader import FlowSet, load_flows
 from app.engine.retry import RetryPolicy
 from app.engine.worker import Worker
 from app.events import Event
+from app.logs import attach_loop
 from app.metrics import EVENTS_RECEIVED
 from app.redact import Redactor
 from app.settings import Settings
@@ -67,6 +68,8 @@ class Runtime:
         # out of the collector's sight, a full collection no longer walks it (it took ~70 ms,
         # the p99 of ingest under load; docs/performance.md).
         gc.freeze()
+        # Log lines of one loop turn go out in one write (logs.LineHandler).
+        attach_loop(asyncio.get_running_loop())
         return rt
 
     def make_worker(self) -> Worker:
@@ -106,3 +109,4 @@ class Runtime:
         await self.batcher.close()
         await self.connectors.aclose()
         await self.store.close()
+        attach_loop(None)
