@@ -1,13 +1,17 @@
-"""http.request: error mapping at the edge (respx), idempotency key, Standard Webhooks signing."""
+"""http.request over real HTTP to a local server: error mapping, idempotency key, signing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
-import httpx
 import pytest
-import respx
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook
 
 from app.errors import PermanentError, RetryableError
@@ -17,83 +21,136 @@ from connectors.http import HttpConnector
 from connectors.http.connector import RequestInput
 
 CTX = ActionContext(run_id="run-1", flow="f", step_id="post")
-URL = "https://hooks.example.com/catch"
+
+
+@dataclass
+class Seen:
+    method: str
+    path_qs: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Catcher:
+    """A local endpoint: answers with ``reply`` and keeps what it was sent."""
+
+    url: str = ""
+    seen: list[Seen] = field(default_factory=list)
+    reply: Callable[[], web.StreamResponse] = lambda: web.json_response({"ok": True})
 
 
 @pytest.fixture
-async def http():
+async def catcher() -> AsyncIterator[Catcher]:
+    state = Catcher()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state.seen.append(Seen(request.method, request.path_qs, dict(request.headers),
+                               await request.read()))
+        if request.path == "/slow":
+            await asyncio.sleep(2)
+        if request.path == "/moved":
+            raise web.HTTPFound("/catch")
+        return state.reply()
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    state.url = str(server.make_url("/catch"))
+    yield state
+    await server.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[HttpConnector]:
     connector = HttpConnector(Settings(_env_file=None))
     yield connector
     await connector.aclose()
 
 
-def inp(**kw) -> RequestInput:
-    return RequestInput.model_validate({"url": URL, "json": {"a": 1}, **kw})
+def inp(url: str, **kw: object) -> RequestInput:
+    return RequestInput.model_validate({"url": url, "json": {"a": 1}, **kw})
 
 
-@respx.mock
-async def test_json_out_and_idempotency_key(http) -> None:
-    route = respx.post(URL).mock(return_value=httpx.Response(201, json={"id": 7}))
-    out = await http.request(inp(), CTX)
+async def test_json_out_and_idempotency_key(http, catcher) -> None:
+    catcher.reply = lambda: web.json_response({"id": 7}, status=201)
+    out = await http.request(inp(catcher.url, params={"dry": True, "n": 2}), CTX)
     assert out["status"] == 201 and out["json"] == {"id": 7} and out["ok"] is True
-    sent = route.calls.last.request
+    assert out["headers"] == {"content-type": "application/json; charset=utf-8"}
+    [sent] = catcher.seen
+    assert sent.method == "POST" and sent.path_qs == "/catch?dry=true&n=2"
     assert sent.headers["Idempotency-Key"] == "run-1:post"
-    assert json.loads(sent.content) == {"a": 1}
+    assert sent.headers["Content-Type"] == "application/json"
+    assert json.loads(sent.body) == {"a": 1}
 
 
-@respx.mock
-@pytest.mark.parametrize(("response", "retry_after"), [
-    (httpx.Response(429, headers={"Retry-After": "12"}), 12.0),
-    (httpx.Response(503), None),
-    (httpx.Response(408), None),
+async def test_a_raw_body_goes_without_an_invented_content_type(http, catcher) -> None:
+    await http.request(inp(catcher.url, json=None, body="plain words"), CTX)
+    [sent] = catcher.seen
+    assert sent.body == b"plain words" and "Content-Type" not in sent.headers
+
+
+async def test_redirects_are_followed(http, catcher) -> None:
+    out = await http.request(inp(catcher.url.replace("/catch", "/moved"), method="GET",
+                                 json=None), CTX)
+    assert out["status"] == 200 and [s.path_qs for s in catcher.seen] == ["/moved", "/catch"]
+
+
+@pytest.mark.parametrize(("status", "headers", "retry_after"), [
+    (429, {"Retry-After": "12"}, 12.0),
+    (503, {}, None),
+    (408, {}, None),
 ])
-async def test_retryable_statuses(http, response, retry_after) -> None:
-    respx.post(URL).mock(return_value=response)
+async def test_retryable_statuses(http, catcher, status, headers, retry_after) -> None:
+    catcher.reply = lambda: web.Response(status=status, headers=headers)
     with pytest.raises(RetryableError) as err:
-        await http.request(inp(), CTX)
+        await http.request(inp(catcher.url), CTX)
     assert err.value.retry_after == retry_after
-    assert f"answered {response.status_code}" in str(err.value)
+    assert f"answered {status}" in str(err.value)
 
 
-@respx.mock
-async def test_client_errors_are_permanent_and_readable(http) -> None:
-    respx.post(URL).mock(return_value=httpx.Response(422, text="field 'x' is required"))
+async def test_client_errors_are_permanent_and_readable(http, catcher) -> None:
+    catcher.reply = lambda: web.Response(status=422, text="field 'x' is required")
     with pytest.raises(PermanentError, match="answered 422: field 'x' is required"):
-        await http.request(inp(), CTX)
+        await http.request(inp(catcher.url), CTX)
 
 
-@respx.mock
-async def test_fail_on_status_off_returns_the_answer(http) -> None:
-    respx.post(URL).mock(return_value=httpx.Response(404, text="nope"))
-    out = await http.request(inp(fail_on_status=False), CTX)
+async def test_fail_on_status_off_returns_the_answer(http, catcher) -> None:
+    catcher.reply = lambda: web.Response(status=404, text="nope")
+    out = await http.request(inp(catcher.url, fail_on_status=False), CTX)
     assert out == {"status": 404, "ok": False, "json": None, "text": "nope",
                    "headers": {"content-type": "text/plain; charset=utf-8"}}
 
 
-@respx.mock
-@pytest.mark.parametrize("exc", [httpx.ConnectTimeout("slow"), httpx.ConnectError("refused")])
-async def test_network_errors_are_retryable(http, exc) -> None:
-    respx.post(URL).mock(side_effect=exc)
-    with pytest.raises(RetryableError, match=r"hooks\.example\.com"):
-        await http.request(inp(), CTX)
+async def test_a_timeout_is_retryable(http, catcher) -> None:
+    with pytest.raises(RetryableError, match=r"POST 127\.0\.0\.1 timed out"):
+        await http.request(inp(catcher.url.replace("/catch", "/slow"), timeout=0.2), CTX)
 
 
-@respx.mock
-async def test_signed_requests_verify_with_the_standard_webhooks_library(monkeypatch) -> None:
+async def test_a_refused_connection_is_retryable(http) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(RetryableError, match=r"could not reach 127\.0\.0\.1"):
+        await http.request(inp(f"http://127.0.0.1:{port}/catch"), CTX)
+
+
+async def test_signed_requests_verify_with_the_standard_webhooks_library(monkeypatch,
+                                                                         catcher) -> None:
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     monkeypatch.setenv("PASSERELLE_WEBHOOK_SECRET_MAKE", secret)
     connector = HttpConnector(Settings(_env_file=None))
-    route = respx.post(URL).mock(return_value=httpx.Response(200))
     try:
-        await connector.request(inp(sign="make"), CTX)
+        await connector.request(inp(catcher.url, sign="make"), CTX)
     finally:
         await connector.aclose()
-    sent = route.calls.last.request
+    [sent] = catcher.seen
     assert sent.headers["webhook-id"] == "run-1:post"
     # Raises if the signature does not match the body and headers.
-    Webhook(secret).verify(sent.content, dict(sent.headers))
+    Webhook(secret).verify(sent.body, sent.headers)
 
 
 async def test_signing_without_a_secret_is_a_permanent_error(http) -> None:
     with pytest.raises(PermanentError, match="PASSERELLE_WEBHOOK_SECRET_NOWHERE"):
-        await http.request(inp(sign="nowhere"), CTX)
+        await http.request(inp("http://127.0.0.1:9/catch", sign="nowhere"), CTX)
