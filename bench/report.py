@@ -24,8 +24,11 @@ def machine() -> dict[str, Any]:
                Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
+    # BENCH_PASSERELLE (another checkout's passerelle, for before/after) says what was
+    # measured; "commit" is this checkout's, which ran the benchmark and the yardsticks.
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": mem,
-            "python": platform.python_version(), "commit": commit}
+            "python": platform.python_version(), "commit": commit,
+            "passerelle": os.environ.get("BENCH_PASSERELLE", "this checkout")}
 
 
 def with_ratios(results: list[Result], baseline: str) -> list[dict[str, Any]]:
