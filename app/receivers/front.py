@@ -60,13 +60,16 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
+# Built once: json.dumps with any option builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 async def _send(send: Send, reply: Reply) -> None:
     # The same bytes as FastAPI's JSONResponse / empty Response gave for these routes.
     if reply.body is None:
         body, headers = b"", [(b"content-length", b"0")]
     else:
-        body = json.dumps(reply.body, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode()
+        body = _ENCODER.encode(reply.body).encode()
         headers = [(b"content-length", str(len(body)).encode()),
                    (b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})

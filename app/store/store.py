@@ -170,7 +170,7 @@ class Store:
         if self.dialect != "sqlite":
             return None
         if self._bulk is None:
-            self._bulk = SqliteBulk(conn.dialect)
+            self._bulk = SqliteBulk()
         return self._bulk
 
     # ---- claiming and executing -------------------------------------------------------------
