@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from app.engine.triggers import SlackCommandTrigger
 from app.errors import BadRequest, ConnectorError
@@ -29,9 +29,30 @@ FORM = "application/x-www-form-urlencoded"
 JSON = dict[str, Any]
 
 
+def parse_form(text: str) -> dict[str, str]:
+    """``dict(parse_qsl(text, keep_blank_values=True))``, for the forms Slack sends.
+
+    The same result (checked by hypothesis against ``parse_qsl``), without its generic steps:
+    it was a third of the CPU a slash command cost (docs/performance.md). Names and values
+    without ``%`` or ``+`` are taken as they are; the others are unquoted like ``parse_qsl``
+    does (UTF-8, undecodable bytes replaced).
+    """
+    out: dict[str, str] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
+        if "%" in value or "+" in value:
+            value = unquote(value.replace("+", " "))
+        out[name] = value
+    return out
+
+
 def _form(body: bytes) -> dict[str, str]:
     try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        return parse_form(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8 form data") from None
 
