@@ -20,7 +20,7 @@ _Item = tuple[Event, Sequence[str], asyncio.Future[IngestResult]]
 
 class IngestBatcher(Grouped[_Item]):
     def __init__(self, store: Store, *, max_batch: int = 256) -> None:
-        super().__init__(max_group=max_batch, name="ingest-writer")
+        super().__init__(max_group=max_batch, name="ingest-writer", in_flight=store.writers)
         self.store = store
 
     async def submit(self, event: Event, flows: Sequence[str]) -> IngestResult:

@@ -46,12 +46,20 @@ class Grouped(ABC, Generic[ItemT]):
 
     A list and an event rather than an asyncio.Queue: the task takes everything waiting at
     once, and an append is all a caller pays. Subclasses commit a group in ``_commit``.
+
+    ``in_flight`` groups may be committing at once. SQLite has one writer: 1. PostgreSQL
+    takes concurrent writers, and a commit waits for its WAL flush (``fsync``): with one group
+    at a time, requests at 50 connections spent most of their time waiting for the previous
+    group's flush (docs/performance.md); with a few in flight, one group is written while
+    another's flush is under way, and PostgreSQL flushes concurrent commits together.
     """
 
     max_group: int
 
-    def __init__(self, *, max_group: int, name: str) -> None:
+    def __init__(self, *, max_group: int, name: str, in_flight: int = 1) -> None:
         self.max_group = max_group
+        self.in_flight = in_flight
+        self._committing: set[asyncio.Task[None]] = set()
         self._name = name
         self._pending: list[ItemT] = []
         self._ready = asyncio.Event()
@@ -77,25 +85,39 @@ class Grouped(ABC, Generic[ItemT]):
             await self._ready.wait()
             self._ready.clear()
             while self._pending:
-                group = self._pending[:self.max_group]
-                del self._pending[:self.max_group]
-                await self._commit(group)
+                if self.in_flight == 1:
+                    group = self._take()
+                    await self._commit(group)
+                elif len(self._committing) < self.in_flight:
+                    task = asyncio.create_task(self._commit(self._take()))
+                    self._committing.add(task)
+                    task.add_done_callback(self._committing.discard)
+                else:
+                    await asyncio.wait(self._committing, return_when=asyncio.FIRST_COMPLETED)
+
+    def _take(self) -> list[ItemT]:
+        group = self._pending[:self.max_group]
+        del self._pending[:self.max_group]
+        return group
 
     @abstractmethod
     async def _commit(self, group: list[ItemT]) -> None:
         """Commit one group and resolve each caller's future."""
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._committing) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
 
 class GroupCommit(Grouped[tuple[Op, "asyncio.Future[Any]"]]):
-    def __init__(self, transaction: Transaction, *, max_group: int = 128) -> None:
+    def __init__(self, transaction: Transaction, *, max_group: int = 128,
+                 in_flight: int = 1) -> None:
         """``transaction(fn, ops)`` runs ``fn(conn, ops)`` in one transaction and commits."""
-        super().__init__(max_group=max_group, name="store-group-commit")
+        super().__init__(max_group=max_group, name="store-group-commit", in_flight=in_flight)
         self._transaction = transaction
 
     async def run(self, op: Callable[[sa.Connection], T]) -> T:

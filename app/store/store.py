@@ -51,6 +51,11 @@ class Store:
     def dialect(self) -> str:
         return self.engines.dialect
 
+    @property
+    def writers(self) -> int:
+        """How many write transactions of one process may run at once (group.py)."""
+        return 4 if self.dialect == "postgresql" else 1
+
     async def close(self) -> None:
         if self._group is not None:
             await self._group.close()
@@ -67,7 +72,7 @@ class Store:
     async def _grouped(self, op: Op) -> Any:
         """Run the write ``op`` in a group commit with other runs' writes (see group.py)."""
         if self._group is None:
-            self._group = GroupCommit(self._apply_group)
+            self._group = GroupCommit(self._apply_group, in_flight=self.writers)
         return await self._group.run(op)
 
     async def _apply_group(self, fn: Callable[[sa.Connection, Sequence[Op]], list[Outcome]],

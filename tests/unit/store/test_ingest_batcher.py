@@ -15,6 +15,8 @@ from app.store.records import IngestResult
 class RefusingStore:
     """Stores events like a store would, but refuses any transaction holding a 'bad' one."""
 
+    writers = 1
+
     def __init__(self) -> None:
         self.transactions: list[list[str]] = []
 
@@ -50,3 +52,33 @@ async def test_a_lone_failure_reaches_its_caller() -> None:
     with pytest.raises(ValueError, match="refused"):
         await batcher.submit(_event("x", bad=True), ["f"])
     await batcher.close()
+
+
+class SlowStore:
+    """A store that accepts concurrent transactions (as PostgreSQL does), each taking a while."""
+
+    writers = 3
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.most_open = 0
+        self.groups: list[int] = []
+
+    async def ingest(self, items: Sequence[tuple[Event, Sequence[str]]]) -> list[IngestResult]:
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        self.groups.append(len(items))
+        await asyncio.sleep(0.02)  # the commit's flush
+        self.open -= 1
+        return [IngestResult(event.id, [f"run-of-{event.dedupe_key}"], False)
+                for event, _ in items]
+
+
+async def test_several_groups_commit_at_once_when_the_store_takes_concurrent_writers() -> None:
+    store = SlowStore()
+    batcher = IngestBatcher(store, max_batch=4)  # type: ignore[arg-type]
+    events = [_event(f"k{i}") for i in range(40)]
+    results = await asyncio.gather(*(batcher.submit(e, ["f"]) for e in events))
+    await batcher.close()
+    assert [r.runs for r in results] == [[f"run-of-k{i}"] for i in range(40)]
+    assert store.most_open == 3 and sum(store.groups) == 40
