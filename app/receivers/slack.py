@@ -74,6 +74,9 @@ async def command(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply
         return Reply()
     verify(signing_secret(rt.settings), headers, body)
     require_content_type(headers, FORM)
+    if b"%00" in body and any("\x00" in k or "\x00" in v for k, v in form.items()):
+        # As for JSON bodies (common.json_object): PostgreSQL cannot store a NUL.
+        raise BadRequest("form holds the character NUL (%00): it cannot be stored")
     name = form.get("command", "")
     if not name.startswith("/"):
         raise BadRequest("form field 'command' is missing")

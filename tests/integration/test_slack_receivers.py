@@ -142,6 +142,16 @@ async def test_bad_signatures_are_refused_and_store_nothing(hub_factory, case: s
         assert await count(hub, "events") == 0
 
 
+async def test_a_nul_in_a_signed_command_is_refused_and_stores_nothing(hub_factory) -> None:
+    with hub_factory({"feedback.yaml": FEEDBACK}) as hub:
+        body = command_form("/feedback", "a\x00b", response_url=hub.url + "/r")
+        async with hub.client() as c:
+            r = await post_signed(c, "/slack/commands", body, FORM)
+        assert r.status_code == 400, r.text
+        assert "NUL" in r.json()["message"]
+        assert await count(hub, "events") == 0
+
+
 async def test_live_mode_without_signing_secret_is_refused(hub_factory) -> None:
     with hub_factory({}, slack_bot_token="xoxb-live-token-123") as hub:
         async with hub.client() as c:
