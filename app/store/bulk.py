@@ -2,9 +2,11 @@
 
 Through ``executemany`` every row is its own ``sqlite3_step``, with Python work around each
 (SQLAlchemy's type processing, binding). Here the rows travel as one JSON array and SQLite
-unpacks them itself (``json_each``): one step per table, the per-row work in C. (When group
-commits ran on a thread, each step also made that thread take the GIL back from the busy
-event loop: a group of 30 events took about 12 ms of wall time for 4 ms of work.)
+unpacks them itself (``json_each``): one step per table, the per-row work in C. On the
+writer's thread (writer.py, when the lock is contended) each step also made the thread take
+the GIL back from the busy event loop: a group of 30 events took about 12 ms of wall time for
+4 ms of work. On the loop's thread the two paths cost about the same CPU (0.106 against
+0.110 ms per event, docs/performance.md).
 
 Values go in as JSON: text and numbers as they are, datetimes as the text SQLAlchemy stores
 for them (``sqlite_stamp``, checked against SQLAlchemy's own in the tests), and the ``data``
