@@ -29,18 +29,13 @@ class IngestBatcher(Grouped[_Item]):
         self._add((event, flows, fut))
         return await fut
 
-    async def _commit(self, batch: list[_Item]) -> None:
-        try:
-            results = await self.store.ingest([(e, f) for e, f, _ in batch])
-        except Exception as exc:
-            if len(batch) > 1:  # one event the store refuses must not fail the others
-                for item in batch:
-                    await self._commit([item])
-                return
-            # Nothing was acked: the caller answers an error and the sender retries.
-            if not batch[0][2].done():
-                batch[0][2].set_exception(exc)
-            return
+    async def _write(self, batch: list[_Item]) -> None:
+        results = await self.store.ingest([(e, f) for e, f, _ in batch])
         for (_, _, fut), result in zip(batch, results, strict=True):
             if not fut.done():
                 fut.set_result(result)
+
+    def _refuse(self, item: _Item, exc: Exception) -> None:
+        # Nothing was acked: the caller answers an error and the sender retries.
+        if not item[2].done():
+            item[2].set_exception(exc)

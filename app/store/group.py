@@ -100,9 +100,26 @@ class Grouped(ABC, Generic[ItemT]):
         del self._pending[:self.max_group]
         return group
 
-    @abstractmethod
     async def _commit(self, group: list[ItemT]) -> None:
-        """Commit one group and resolve each caller's future."""
+        """Commit ``group``. If its transaction fails as a whole, each item goes again alone:
+        one item the database refuses then fails alone, and the others go in."""
+        try:
+            await self._write(group)
+        except Exception as exc:
+            if len(group) > 1:
+                for item in group:
+                    await self._commit([item])
+            else:
+                self._refuse(group[0], exc)
+
+    @abstractmethod
+    async def _write(self, group: list[ItemT]) -> None:
+        """Commit ``group`` in one transaction and resolve each caller's future; if the
+        transaction fails, raise and resolve nothing."""
+
+    @abstractmethod
+    def _refuse(self, item: ItemT, exc: Exception) -> None:
+        """Tell the caller of ``item`` that its write failed with ``exc``."""
 
     async def close(self) -> None:
         tasks = [t for t in (self._task, *self._committing) if t is not None]
@@ -126,19 +143,13 @@ class GroupCommit(Grouped[tuple[Op, "asyncio.Future[Any]"]]):
         self._add((op, fut))
         return await fut
 
-    async def _commit(self, group: list[tuple[Op, asyncio.Future[Any]]]) -> None:
+    async def _write(self, group: list[tuple[Op, asyncio.Future[Any]]]) -> None:
         try:
             outcomes = await self._transaction(_apply, [op for op, _ in group])
         except asyncio.CancelledError:  # closing: nobody will commit these
             for _, fut in group:
                 fut.cancel()
             raise
-        except Exception as exc:
-            if len(group) > 1:  # one bad write must not fail the others: each alone again
-                for item in group:
-                    await self._commit([item])
-                return
-            outcomes = [(False, exc)]
         for (_, fut), (ok, value) in zip(group, outcomes, strict=True):
             if fut.done():  # the caller was cancelled; its write stands
                 continue
@@ -146,6 +157,10 @@ class GroupCommit(Grouped[tuple[Op, "asyncio.Future[Any]"]]):
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+    def _refuse(self, item: tuple[Op, asyncio.Future[Any]], exc: Exception) -> None:
+        if not item[1].done():
+            item[1].set_exception(exc)
 
     async def close(self) -> None:
         await super().close()
