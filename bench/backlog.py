@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -47,3 +48,13 @@ async def _progress(database_url: str) -> tuple[dict[str, int], float | None]:
 
 def progress(database_url: str) -> tuple[dict[str, int], float | None]:
     return asyncio.run(_progress(database_url))
+
+
+def wait_until_done(database_url: str, runs: int, *, timeout: float) -> None:
+    """Return once ``runs`` runs have succeeded or failed, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        counts, _ = progress(database_url)
+        if counts.get("succeeded", 0) + counts.get("failed", 0) >= runs:
+            return

@@ -8,7 +8,6 @@ drain, the 429s, and the runs that failed.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,8 @@ def run(workdir: Path, *, runs: int = 90, timeout: float = 300) -> list[dict[str
                              ) as notion:
         env = servers.passerelle_env(database_url=url, PASSERELLE_SANDBOX_URL=notion.url)
         proc = servers.worker_process(env=env, log=workdir / "quota-worker.log")
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                time.sleep(2)
-                counts, _ = backlog.progress(url)
-                if counts.get("succeeded", 0) + counts.get("failed", 0) >= runs:
-                    break
+            backlog.wait_until_done(url, runs, timeout=timeout)
         finally:
             servers.stop(proc)
         answered = httpx.get(notion.url + "/bench/counts").json()

@@ -60,12 +60,7 @@ def process(name: str, cmd: list[str], *, env: dict[str, str], ready: str, log: 
             wait_ready(f"http://127.0.0.1:{port}{ready}", proc, timeout=timeout)
             yield Server(name, f"http://127.0.0.1:{port}", proc)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def uvicorn_app(name: str, target: str, *, log: Path, env: dict[str, str] | None = None

@@ -9,7 +9,6 @@ recorded them, so process start-up is not counted.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,8 @@ def drain(workdir: Path, *, name: str, database_url: str, runs: int, workers: in
                                      PASSERELLE_POLL_INTERVAL="0.1")
         procs = [servers.worker_process(env=env, log=workdir / f"{name}-{i}.log")
                  for i in range(workers)]
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                time.sleep(2)
-                counts, _ = backlog.progress(database_url)
-                if counts.get("succeeded", 0) + counts.get("failed", 0) >= runs:
-                    break
+            backlog.wait_until_done(database_url, runs, timeout=timeout)
         finally:
             for proc in procs:
                 servers.stop(proc)
