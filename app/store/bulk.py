@@ -52,32 +52,30 @@ def sqlite_stamp(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-class SqliteBulk:
-    """Inserts events and runs rows, one statement per table."""
+def _insert(conn: sa.Connection, sql: str, rows: list[list[Any]]) -> int:
+    try:
+        payload = json.dumps(rows, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise Unsupported(str(exc)) from None
+    if "\\u0000" in payload:  # SQLite's text functions could cut a value at a NUL
+        raise Unsupported("a value holds a NUL character")
+    return int(conn.exec_driver_sql(sql, (payload,)).rowcount)
 
-    def _run(self, conn: sa.Connection, sql: str, rows: list[list[Any]]) -> int:
-        try:
-            payload = json.dumps(rows, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise Unsupported(str(exc)) from None
-        if "\\u0000" in payload:  # SQLite's text functions could cut a value at a NUL
-            raise Unsupported("a value holds a NUL character")
-        return int(conn.exec_driver_sql(sql, (payload,)).rowcount)
 
-    def events(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert ``rows`` (dicts of the events table), skipping stored dedupe keys; returns
-        how many went in."""
-        if any(not isinstance(r["data"], dict) for r in rows):
-            raise Unsupported("event data must be a JSON object")
-        return self._run(conn, EVENTS_SQL, [
-            [r["id"], r["source"], r["type"], r["dedupe_key"], r["actor"],
-             sqlite_stamp(r["received_at"]), r["data"]] for r in rows])
+def insert_events(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows`` (dicts of the events table), skipping stored dedupe keys; returns how
+    many went in."""
+    if any(not isinstance(r["data"], dict) for r in rows):
+        raise Unsupported("event data must be a JSON object")
+    return _insert(conn, EVENTS_SQL, [
+        [r["id"], r["source"], r["type"], r["dedupe_key"], r["actor"],
+         sqlite_stamp(r["received_at"]), r["data"]] for r in rows])
 
-    def runs(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
-        out = []
-        for r in rows:
-            due = sqlite_stamp(r["not_before"])  # at ingest, created when due
-            created = due if r["created_at"] is r["not_before"] else sqlite_stamp(r["created_at"])
-            out.append([r["id"], r["event_id"], r["flow"], r["status"], r["attempt"], due,
-                        created])
-        return self._run(conn, RUNS_SQL, out)
+
+def insert_runs(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
+    out = []
+    for r in rows:
+        due = sqlite_stamp(r["not_before"])  # at ingest, created when due
+        created = due if r["created_at"] is r["not_before"] else sqlite_stamp(r["created_at"])
+        out.append([r["id"], r["event_id"], r["flow"], r["status"], r["attempt"], due, created])
+    return _insert(conn, RUNS_SQL, out)

@@ -20,9 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.errors import NotFound, StoreError
 from app.events import Event, new_id, utcnow
-from app.store import checkpoints
+from app.store import bulk, checkpoints
 from app.store import tables as t
-from app.store.bulk import SqliteBulk, Unsupported
 from app.store.engines import Engines, make_engines
 from app.store.group import GroupCommit, Op, Outcome
 from app.store.migrate import migrate
@@ -38,7 +37,6 @@ class Store:
         self.engines = engines
         self.clock = clock
         self._group: GroupCommit | None = None
-        self._bulk: SqliteBulk | None = None
 
     @classmethod
     async def open(cls, url: str, *, clock: Callable[[], datetime] = utcnow) -> Store:
@@ -116,14 +114,7 @@ class Store:
                 "received_at": event.received_at, "data": event.data,
             })
         new_events, owners, new_runs = _ingest_statements(self.dialect)
-        bulk = self._sqlite_bulk(conn)
-        inserted = None
-        if bulk is not None:
-            with contextlib.suppress(Unsupported):
-                inserted = bulk.events(conn, rows)
-        if inserted is None:
-            inserted = conn.execute(new_events, rows).rowcount
-        if inserted == len(rows):
+        if self._insert_many(conn, bulk.insert_events, new_events, rows) == len(rows):
             # Every key was new (the common case): no need to read back who owns them.
             owner = {row["dedupe_key"]: row["id"] for row in rows}
         else:
@@ -150,12 +141,7 @@ class Store:
                 dup_event_ids.add(stored_id)
                 results.append(IngestResult(stored_id, [], duplicate=True))
         if run_rows:
-            try:
-                if bulk is None:
-                    raise Unsupported("not SQLite")
-                bulk.runs(conn, run_rows)
-            except Unsupported:
-                conn.execute(new_runs, run_rows)
+            self._insert_many(conn, bulk.insert_runs, new_runs, run_rows)
         if dup_rows:
             conn.execute(sa.insert(t.event_duplicates), dup_rows)
             existing: dict[str, list[str]] = {}
@@ -171,12 +157,15 @@ class Store:
             ]
         return results
 
-    def _sqlite_bulk(self, conn: sa.Connection) -> SqliteBulk | None:
-        if self.dialect != "sqlite":
-            return None
-        if self._bulk is None:
-            self._bulk = SqliteBulk()
-        return self._bulk
+    def _insert_many(self, conn: sa.Connection,
+                     one_statement: Callable[[sa.Connection, list[dict[str, Any]]], int],
+                     statement: Any, rows: list[dict[str, Any]]) -> int:
+        """Insert ``rows``: on SQLite in one statement (bulk.py) unless the rows cannot travel
+        as JSON, otherwise through SQLAlchemy's ``statement``. Returns how many went in."""
+        if self.dialect == "sqlite":
+            with contextlib.suppress(bulk.Unsupported):
+                return one_statement(conn, rows)
+        return int(conn.execute(statement, rows).rowcount)
 
     # ---- claiming and executing -------------------------------------------------------------
 

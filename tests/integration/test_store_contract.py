@@ -134,13 +134,13 @@ async def test_sqlite_ingest_takes_the_one_statement_path(store: Store, monkeypa
     from app.store import bulk
 
     inserted: list[int] = []
-    original = bulk.SqliteBulk.events
+    original = bulk.insert_events
 
-    def spy(self: bulk.SqliteBulk, conn: sa.Connection, rows: list[dict[str, object]]) -> int:
-        inserted.append(original(self, conn, rows))
+    def spy(conn: sa.Connection, rows: list[dict[str, object]]) -> int:
+        inserted.append(original(conn, rows))
         return inserted[-1]
 
-    monkeypatch.setattr(bulk.SqliteBulk, "events", spy)
+    monkeypatch.setattr(bulk, "insert_events", spy)
     results = await store.ingest([(event(k), ["f"]) for k in "pqr"] + [(event("p"), ["f"])])
     assert inserted == [3] and [r.duplicate for r in results] == [False] * 3 + [True]
     assert await count(store, "runs") == 3 and await count(store, "event_duplicates") == 1
