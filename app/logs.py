@@ -12,12 +12,12 @@ from typing import Any, TextIO
 
 from app.redact import Redactor, sensitive_key
 
+_RECORD_FIELDS = vars(logging.LogRecord("", 0, "", 0, "", (), None))
 # color_message: uvicorn's ANSI-coloured copy of its message.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "color_message"}
+_STANDARD = set(_RECORD_FIELDS) | {"message", "asctime", "color_message"}
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 # A record's own attributes come first in its __dict__, then the ``extra`` fields.
-_RECORD_ATTRS = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+_RECORD_ATTRS = len(_RECORD_FIELDS)
 
 
 class JsonFormatter(logging.Formatter):
