@@ -160,11 +160,10 @@ class Store:
     def _insert_many(self, conn: sa.Connection,
                      one_statement: Callable[[sa.Connection, list[dict[str, Any]]], int],
                      statement: Any, rows: list[dict[str, Any]]) -> int:
-        """Insert ``rows``: on SQLite in one statement (bulk.py) unless the rows cannot travel
-        as JSON, otherwise through SQLAlchemy's ``statement``. Returns how many went in."""
-        if self.dialect == "sqlite":
-            with contextlib.suppress(bulk.Unsupported):
-                return one_statement(conn, rows)
+        """Insert ``rows`` in one statement (bulk.py), or through SQLAlchemy's ``statement``
+        when they cannot travel that way. Returns how many went in."""
+        with contextlib.suppress(bulk.Unsupported):
+            return one_statement(conn, rows)
         return int(conn.execute(statement, rows).rowcount)
 
     # ---- claiming and executing -------------------------------------------------------------

@@ -10,6 +10,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 
+def naive_utc(value: datetime) -> datetime:
+    """An aware datetime as the naive UTC the store keeps."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None)
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Aware datetimes in Python, naive UTC in the database (same on SQLite and PostgreSQL)."""
 
@@ -17,11 +26,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)

@@ -100,8 +100,8 @@ ODD_VALUES: list[dict[str, object]] = [
     {"text": "é ✓ \U0001F680 \"quoted\" back\\slash", "n": 12345678901234567890123,
      "f": 0.1, "neg": -1e-300, "nested": {"list": [1, None, True, {"x": []}]}, "empty": {}},
     # Not JSON (NaN) or not storable on PostgreSQL (NUL): receivers refuse them in JSON bodies,
-    # but a Slack form field can hold a NUL. SQLite stores both (through SQLAlchemy's insert,
-    # bulk.py's JSON array cannot carry them).
+    # but a Slack form field can hold a NUL. SQLite stores both (NaN through SQLAlchemy's
+    # insert: bulk.py's JSON text cannot carry it).
     {"nan": float("nan")},
     {"nul": "a\x00b", "author": "x\x00y"},
 ]
@@ -127,10 +127,8 @@ async def test_ingested_events_read_back_exactly(store: Store, data: dict[str, o
         assert stored.data == data
 
 
-async def test_sqlite_ingest_takes_the_one_statement_path(store: Store, monkeypatch) -> None:
+async def test_ingest_takes_the_one_statement_path(store: Store, monkeypatch) -> None:
     """Plain events go through bulk.py's single statement (the fallback would hide a bug)."""
-    if store.dialect != "sqlite":
-        pytest.skip("bulk.py is SQLite's insert path")
     from app.store import bulk
 
     inserted: list[int] = []
@@ -144,6 +142,20 @@ async def test_sqlite_ingest_takes_the_one_statement_path(store: Store, monkeypa
     results = await store.ingest([(event(k), ["f"]) for k in "pqr"] + [(event("p"), ["f"])])
     assert inserted == [3] and [r.duplicate for r in results] == [False] * 3 + [True]
     assert await count(store, "runs") == 3 and await count(store, "event_duplicates") == 1
+
+
+async def test_more_rows_than_one_statement_takes_go_in_several(store: Store,
+                                                                monkeypatch) -> None:
+    # SQLite binds at most 32,766 values per statement (999 before 3.32), so bulk.py inserts
+    # at most MAX_ROWS rows per statement; made small here so that a group spans several.
+    from app.store import bulk
+
+    monkeypatch.setattr(bulk, "MAX_ROWS", 7)
+    flows = [f"flow-{i:02d}" for i in range(20)]
+    [result] = await store.ingest([(event("many"), flows)])
+    stored = {r.flow for r in await store.claim(worker="A", limit=50, lease=30)}
+    assert stored == set(flows)
+    assert len(result.runs) == len(flows) and await count(store, "runs") == len(flows)
 
 
 async def test_concurrent_ingest_from_two_instances_stores_each_event_once(open_store) -> None:
