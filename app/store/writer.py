@@ -13,7 +13,9 @@ on the calling (event loop) thread whenever the write lock is free at once. When
 connection holds it (a second process, the async engine's writer), waiting on the loop would
 stall every request, so the transaction goes to a dedicated thread that waits for the lock
 (up to ``BUSY_TIMEOUT`` seconds, as the other connections' busy timeout). Transactions never
-overlap on the connection: while one waits on the thread, later ones queue behind it.
+overlap on the connection: while one waits on the thread, later ones queue behind it. WAL
+checkpoints, which SQLite would otherwise run inside a commit, have a thread of their own
+(wal.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from app.store import wal
+from app.store.bulk import STATEMENT_CACHE
+
 T = TypeVar("T")
 BUSY_TIMEOUT = 30.0
 
@@ -39,6 +44,13 @@ def _locked(exc: sa.exc.OperationalError) -> bool:
     return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
+def _writer_pragmas(dbapi: Any, _record: Any) -> None:
+    dbapi.execute("PRAGMA busy_timeout=0")
+    dbapi.execute("PRAGMA wal_autocheckpoint=0")
+    # SQLite trims the WAL file in the connection whose commit starts the WAL over: this one.
+    dbapi.execute(f"PRAGMA journal_size_limit={wal.JOURNAL_SIZE_LIMIT}")
+
+
 class SqliteWriter:
     """Runs ``fn(connection, *args)`` inside one ``BEGIN IMMEDIATE`` transaction."""
 
@@ -46,12 +58,14 @@ class SqliteWriter:
         # One connection, used by the loop's thread or by the writer thread, never both at
         # once (see ``run``); the pool never hands it to anyone else.
         self.engine = sa.create_engine(url, pool_size=1, max_overflow=0,
-                                       connect_args={"check_same_thread": False})
+                                       connect_args={"check_same_thread": False,
+                                                     "cached_statements": STATEMENT_CACHE})
         event.listen(self.engine, "connect", on_connect)
         # After the pragmas (the switch to WAL needs the busy timeout): this connection never
         # sleeps inside SQLite; ``_begin`` decides whether and where to wait.
-        event.listen(self.engine, "connect",
-                     lambda dbapi, _rec: dbapi.execute("PRAGMA busy_timeout=0"))
+        # It never checkpoints the WAL either: ``checkpointer``'s thread does (wal.py).
+        event.listen(self.engine, "connect", _writer_pragmas)
+        self.checkpointer = wal.WalCheckpointer(str(self.engine.url.database))
         event.listen(self.engine, "begin", self._begin)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._conn: sa.Connection | None = None
@@ -79,12 +93,21 @@ class SqliteWriter:
             self._conn = self.engine.connect()
         self._patient = patient
         with self._conn.begin():
-            return fn(self._conn, *args)
+            result = fn(self._conn, *args)
+        if self.checkpointer.finish_due:
+            # The driver's connection, in autocommit: through SQLAlchemy's, the checkpoint
+            # would begin a transaction, and a checkpoint cannot run inside one.
+            driver = self._conn.connection.driver_connection
+            assert driver is not None  # a live connection: it just committed
+            self.checkpointer.finish(driver)
+        self.checkpointer.nudge()
+        return result
 
     def _close(self) -> None:
         if self._conn is not None:
             self._conn.close()
         self.engine.dispose()
+        self.checkpointer.close()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._on_thread:
