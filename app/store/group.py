@@ -6,7 +6,8 @@ write is a synchronous function of a connection; the writes that arrive while a 
 being committed form the next group, which runs in one transaction (on SQLite in one trip to
 the SQLite writer, like ingest). Each caller resumes after the commit of its own group, with
 its own result or its own ``StoreError`` (``LeaseLost``): a write raises it before writing
-anything, so it does not undo the others. Under no load a lone write commits at once.
+anything, so it does not undo the others. Under no load a lone write commits after one loop
+turn (``Grouped._settle``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def _apply(conn: sa.Connection, ops: Sequence[Op]) -> list[Outcome]:
 
 
 ItemT = TypeVar("ItemT")
+SETTLE_SECONDS = 0.02  # the longest a group waits for more writes before it commits
 
 
 class Grouped(ABC, Generic[ItemT]):
@@ -86,14 +88,34 @@ class Grouped(ABC, Generic[ItemT]):
             self._ready.clear()
             while self._pending:
                 if self.in_flight == 1:
+                    await self._settle()
                     group = self._take()
                     await self._commit(group)
                 elif len(self._committing) < self.in_flight:
+                    await self._settle()
                     task = asyncio.create_task(self._commit(self._take()))
                     self._committing.add(task)
                     task.add_done_callback(self._committing.discard)
                 else:
                     await asyncio.wait(self._committing, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _settle(self) -> None:
+        """Let the group grow while writes are still coming in, one loop turn at a time.
+
+        The requests whose bytes arrived together are parsed in the same loop turn and join
+        the group there; if the next turn brought more, they join too, until a turn brings
+        none, the group is full, or ``SETTLE_SECONDS`` have passed. Under load, groups then
+        hold every request waiting, not just the last turn's (on SQLite the commit runs on the
+        loop, so nothing arrives while it runs): fewer, larger commits, and less CPU per event
+        (docs/performance.md). Under no load it costs one loop turn.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        seen = -1
+        while (seen != len(self._pending) and len(self._pending) < self.max_group
+               and loop.time() < deadline):
+            seen = len(self._pending)
+            await asyncio.sleep(0)
 
     def _take(self) -> list[ItemT]:
         group = self._pending[:self.max_group]

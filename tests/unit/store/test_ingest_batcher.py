@@ -82,3 +82,47 @@ async def test_several_groups_commit_at_once_when_the_store_takes_concurrent_wri
     await batcher.close()
     assert [r.runs for r in results] == [[f"run-of-k{i}"] for i in range(40)]
     assert store.most_open == 3 and sum(store.groups) == 40
+
+
+async def _submit_after(batcher: IngestBatcher, turns: int, key: str) -> IngestResult:
+    for _ in range(turns):  # parsed a few loop turns later, as requests arriving in a stream
+        await asyncio.sleep(0)
+    return await batcher.submit(_event(key), ["f"])
+
+
+async def test_writes_arriving_over_the_next_loop_turns_join_the_same_group() -> None:
+    store = RefusingStore()
+    batcher = IngestBatcher(store)  # type: ignore[arg-type]
+    await asyncio.gather(*(_submit_after(batcher, turns, f"k{turns}") for turns in range(6)))
+    await batcher.close()
+    assert store.transactions == [[f"k{turns}" for turns in range(6)]]
+
+
+async def test_a_group_waits_no_longer_than_settle_seconds_for_more(monkeypatch) -> None:
+    monkeypatch.setattr("app.store.group.SETTLE_SECONDS", 0.05)
+    store = RefusingStore()
+    batcher = IngestBatcher(store, max_batch=10**6)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    stop = False
+    pending: list[asyncio.Task[IngestResult]] = []
+
+    async def stream() -> None:  # a write on every loop turn, without end
+        i = 0
+        while not stop:
+            pending.append(asyncio.create_task(batcher.submit(_event(f"s{i}"), ["f"])))
+            i += 1
+            await asyncio.sleep(0)
+
+    producer = asyncio.create_task(stream())
+    while (not pending or not pending[0].done()) and loop.time() - started < 5:
+        await asyncio.sleep(0.001)
+    first = pending[0].result()
+    waited = loop.time() - started
+    stop = True
+    await producer
+    await asyncio.gather(*pending)
+    await batcher.close()
+    assert first.runs == ["run-of-s0"]
+    assert 0.04 <= waited < 1.0  # settled for SETTLE_SECONDS, then committed
+    assert len(store.transactions) >= 2  # the stream went on in later groups
