@@ -1,4 +1,6 @@
-"""``python -m bench [ingest|slack|peers|worker|quota|memory|all]`` (``make bench``: ``all``).
+"""``python -m bench [ingest|slack|paired|peers|worker|quota|memory|all]``.
+
+``make bench`` runs ``all``.
 
 Each sub-command prints a markdown table; the whole run is saved to bench/results/<time>.json.
 """
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import ingest, memory, peers, quota, report, worker
+from bench import ingest, memory, paired, peers, quota, report, worker
 
 INGEST_COLUMNS = ["target", "connections", "rps", "ratio", "p50_ms", "p99_ms", "non2xx",
                   "socket_errors", "pool_wrapped"]
@@ -36,6 +38,9 @@ SUITES: dict[str, tuple[Callable[[argparse.Namespace, Path], list[dict[str, Any]
                         list[str]]] = {
     "ingest": (_ingest, INGEST_COLUMNS),
     "slack": (_slack, INGEST_COLUMNS),
+    "paired": (lambda a, d: paired.run(d, postgres=not a.no_postgres),
+               ["target", "yardstick", "rps", "ratio", "ratio_range", "p99_ms_median",
+                "p99_ms_worst", "non2xx", "cpu_ms_per_req"]),
     "peers": (_peers, INGEST_COLUMNS),
     "worker": (lambda a, d: worker.run(d, postgres=not a.no_postgres),
                ["target", "workers", "runs", "runs_per_s", "succeeded", "failed", "unfinished"]),

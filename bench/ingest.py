@@ -31,7 +31,7 @@ def _measure(name: str, target: Target, path: str, make: Maker, *, connections: 
             yield result
 
 
-def _serve(workdir: Path, name: str, database_url: str, *, worker: bool = False,
+def serve(workdir: Path, name: str, database_url: str, *, worker: bool = False,
            ok_url: str = "http://127.0.0.1:9/ok") -> Target:
     env = servers.passerelle_env(database_url=database_url, ok_url=ok_url)
     return lambda: servers.passerelle(name, env=env, log=workdir / f"{name}.log", worker=worker)
@@ -52,13 +52,13 @@ def webhooks(workdir: Path, *, duration: int, connections: tuple[int, ...] = (50
 
     results = list(run("bare FastAPI", lambda: servers.uvicorn_app(
         "bare", "bench.bare_app:app", log=log), connections))
-    results += run("passerelle sqlite", _serve(workdir, "sqlite", _sqlite(workdir, "ingest")),
+    results += run("passerelle sqlite", serve(workdir, "sqlite", _sqlite(workdir, "ingest")),
                    connections)
     if postgres:
         results += run("passerelle postgres",
-                       _serve(workdir, "postgres", servers.fresh_postgres()), connections)
+                       serve(workdir, "postgres", servers.fresh_postgres()), connections)
     with servers.uvicorn_app("ok", "bench.bare_app:app", log=log) as ok:
-        target = _serve(workdir, "sqlite-worker", _sqlite(workdir, "ingest-worker"),
+        target = serve(workdir, "sqlite-worker", _sqlite(workdir, "ingest-worker"),
                         worker=True, ok_url=ok.url + "/ok")
         results += run("passerelle sqlite + worker", target, connections[:1])
     return results
@@ -75,7 +75,7 @@ def slack(workdir: Path, *, duration: int, connections: tuple[int, ...] = (50, 2
 
     results = list(run("slack-bolt AsyncApp", lambda: servers.uvicorn_app(
         "bolt", "bench.bolt_app:app", log=workdir / "bolt.log", env=env), connections))
-    results += run("passerelle sqlite", _serve(workdir, "slack", _sqlite(workdir, "slack")),
+    results += run("passerelle sqlite", serve(workdir, "slack", _sqlite(workdir, "slack")),
                    connections)
     return results
 
