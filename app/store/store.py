@@ -8,9 +8,11 @@ whose lease expired cannot overwrite the work of the one that took the run over.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -28,6 +30,7 @@ from app.store.migrate import migrate
 from app.store.records import IngestResult, RunRecord, StepRecord
 
 RUNNABLE = ("queued", "retrying")
+LOCKS = "lock"  # kv namespace of Store.lock
 
 
 class Store:
@@ -353,6 +356,44 @@ class Store:
             q = sa.select(t.kv.c.value).where(t.kv.c.namespace == namespace, t.kv.c.key == key)
             return (await conn.execute(q)).scalar()
 
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, *, expires: float = 60.0,
+                   poll: float = 0.05) -> AsyncIterator[None]:
+        """Hold ``name`` against every process on this store (API servers and workers alike).
+
+        The lock is a row of ``kv``; it waits while someone else holds it. A holder that died
+        without letting go is overtaken once its row is ``expires`` seconds old, so the body
+        should finish well inside that time.
+        """
+        stamp = await self._take_lock(name, expires)
+        while stamp is None:
+            await asyncio.sleep(poll)
+            poll = min(poll * 1.5, 0.5)
+            stamp = await self._take_lock(name, expires)
+        try:
+            yield
+        finally:
+            k = t.kv
+            async with self.engines.write.begin() as conn:
+                await conn.execute(sa.delete(k).where(
+                    k.c.namespace == LOCKS, k.c.key == _lock_key(name), k.c.updated_at == stamp))
+
+    async def _take_lock(self, name: str, expires: float) -> datetime | None:
+        """Take the lock (the stamp that names this holding) or ``None`` when it is held."""
+        k, key, now = t.kv, _lock_key(name), self.clock()
+        token = new_id()
+        stmt = self._insert(k).values(namespace=LOCKS, key=key, value={"holder": token},
+                                      updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["namespace", "key"],
+            set_={"value": stmt.excluded.value, "updated_at": now},
+            where=k.c.updated_at < now - timedelta(seconds=expires))
+        async with self.engines.write.begin() as conn:
+            await conn.execute(stmt)
+            held = (await conn.execute(sa.select(k.c.value).where(
+                k.c.namespace == LOCKS, k.c.key == key))).scalar()
+        return now if held == {"holder": token} else None
+
     # ---- retention --------------------------------------------------------------------------
 
     async def prune(self, *, older_than: datetime, failed: bool = False,
@@ -414,3 +455,7 @@ def _step_from_row(row: Any) -> StepRecord:
         attempt=row.attempt, input=row.input, output=row.output, error=row.error,
         deduplicated=row.deduplicated, started_at=row.started_at, finished_at=row.finished_at,
     )
+
+
+def _lock_key(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()  # any name fits kv's key column

@@ -369,6 +369,37 @@ async def test_kv_setdefault_is_atomic_across_instances(open_store) -> None:
     assert await b.kv_get("ns", "missing") is None
 
 
+async def test_lock_holds_a_name_across_instances(open_store) -> None:
+    a, b = await open_store(), await open_store()
+    inside: list[str] = []
+    overlaps: list[list[str]] = []
+
+    async def hold(store: Store, who: str, name: str) -> None:
+        async with store.lock(name, poll=0.005):
+            inside.append(who)
+            if len([w for w in inside if w.startswith(name)]) > 1:
+                overlaps.append(list(inside))
+            await asyncio.sleep(0.02)
+            inside.remove(who)
+
+    await asyncio.gather(*(hold((a, b)[n % 2], f"x{n}", "x") for n in range(6)),
+                         hold(a, "y0", "y"))
+    assert overlaps == [] and inside == []
+    # Every holding let go of its row: the next one takes the lock at once.
+    async with a.lock("x"), b.lock("y"):
+        pass
+
+
+async def test_lock_of_a_holder_that_died_is_overtaken(open_store, clock: Clock) -> None:
+    a, b = await open_store(), await open_store()
+    assert await a._take_lock("name", 60) is not None  # taken, never let go (process died)
+    waiting = asyncio.ensure_future(b.lock("name", expires=60, poll=0.005).__aenter__())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    clock.advance(61)
+    await asyncio.wait_for(waiting, 5)
+
+
 # ---- retention --------------------------------------------------------------------------------
 
 async def test_prune_removes_old_finished_work_and_keeps_failed(store: Store,
