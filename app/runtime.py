@@ -21,6 +21,7 @@ from app.redact import Redactor
 from app.settings import Settings
 from app.store import IngestResult, Store
 from app.store.batcher import IngestBatcher
+from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors
 
@@ -50,9 +51,11 @@ class Runtime:
     async def start(cls, settings: Settings, *, with_worker: bool = True,
                     connectors: Connectors | None = None) -> Runtime:
         store = await Store.open(settings.database_url)
-        # passerelle.stats reads this process's store; connectors keep none of their own.
+        # passerelle.stats reads this process's store, and notion's upserts lock keys in it;
+        # connectors keep no store of their own.
         connectors = connectors or Connectors(settings, instances={
-            PasserelleConnector.name: PasserelleConnector(settings, store=store)})
+            PasserelleConnector.name: PasserelleConnector(settings, store=store),
+            NotionConnector.name: NotionConnector(settings, store=store)})
         flows = load(settings, connectors)
         for problem in flows.problems:
             log.error("flow problem", extra={"problem": str(problem)})

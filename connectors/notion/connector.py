@@ -14,6 +14,7 @@ from pydantic import Field
 
 from app.errors import PermanentError, RetryableError
 from app.settings import Settings
+from app.store import Store
 from connectors.base import ActionContext, ActionInput, Connector, action
 from connectors.notion.blocks import batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
@@ -84,11 +85,13 @@ def page_output(page: dict[str, Any], ds: DataSource | None, **extra: Any) -> di
 class NotionConnector(Connector):
     name = "notion"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
         super().__init__(settings)
         self._api: NotionApi | None = None
         self._schemas: Schemas | None = None
         self.key_locks: dict[str, asyncio.Lock] = {}
+        # Upserts of one key are serialised across the hub's processes through the store.
+        self.store = store
 
     @property
     def sandbox(self) -> bool:

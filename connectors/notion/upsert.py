@@ -2,13 +2,17 @@
 
 Two defences, because either alone is not enough:
 
-- in one process, upserts of the same key are serialised by a lock, so the second one finds
-  the page the first one created;
-- across processes (or a key written by someone else at the same moment) the lock cannot
-  help, so after creating a page the upsert queries the key again. If there are several pages,
-  everybody keeps the same one — the oldest (created time, then id) — and moves the others to
-  the trash. Later upserts that still find several (Notion's search can lag a little) do the
-  same, so the database converges to one page per key.
+- upserts of the same key are serialised by a lock: within the process an asyncio lock, and
+  across the hub's processes (API servers, workers) a lock row in the store, so the second
+  upsert finds the page the first one created;
+- a key written at the same moment by someone outside the hub (or by a process whose store
+  lock expired) cannot be stopped by a lock, so after creating a page the upsert queries the
+  key again. If there are several pages, everybody keeps the same one — the oldest (created
+  time, then id) — and moves the others to the trash. Later upserts that still find several
+  (Notion's search can lag a little) do the same, so the database converges to one page per
+  key. Notion keeps created times to the minute, so when two writers raced, the page one of
+  them already returned can be the one trashed: an update that meets a trashed page looks the
+  key up again.
 
 Notion has no unique constraint, so this is the strongest guarantee its API allows.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,7 @@ from connectors.notion.values import conversion_failed, query_pages
 if TYPE_CHECKING:
     from connectors.notion.connector import NotionConnector
 
+_LOOKUPS = 3  # rounds of query-then-write when the page found went to the trash meanwhile
 _WRITABLE_KEY_TYPES = ("rich_text", "title", "number", "email", "url", "phone_number", "select")
 
 
@@ -43,11 +49,16 @@ def _oldest_first(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def _key_lock(locks: dict[str, asyncio.Lock], name: str) -> Any:
+async def _key_lock(conn: NotionConnector, name: str) -> AsyncIterator[None]:
+    locks = conn.key_locks
     lock = locks.setdefault(name, asyncio.Lock())
     try:
-        async with lock:
-            yield
+        async with lock:  # this process's upserts of the key queue here, not on the store
+            if conn.store is None:
+                yield
+            else:
+                async with conn.store.lock(f"notion-upsert\0{name}"):
+                    yield
     finally:
         # Drop the lock when nobody waits for it, so the table does not grow with every key.
         if not lock.locked() and locks.get(name) is lock and not getattr(lock, "_waiters", None):
@@ -73,36 +84,77 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
         wanted = equality_filter(key_property, schema, key)
     except ConversionError as error:
         raise conversion_failed(error) from None
+    async with _key_lock(conn, f"{ds.id}\0{key}"):
+        lookups = _LOOKUPS
+        while True:
+            try:
+                return await _upsert_once(conn, ds, key_property, key_value, wanted, props)
+            except _Trashed as trashed:
+                lookups -= 1
+                if not lookups:
+                    raise trashed.error from None
+
+
+class _Trashed(Exception):
+    """The page to update went to the trash since the query found it."""
+
+    def __init__(self, error: PermanentError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _trashed_meanwhile(error: PermanentError) -> bool:
+    # Notion: "Can't edit block that is archived." A concurrent writer trashed the page.
+    return "archived" in str(error)
+
+
+async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
+                       key_value: Any, wanted: dict[str, Any], props: dict[str, Any]) -> Upserted:
     api = conn.api
-    async with _key_lock(conn.key_locks, f"{ds.id}\0{key}"):
-        found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
-        if found:
-            archived = await _trash(conn, found[1:])
-            page = found[0]
-            if props:
-                page = await api.call(f"notion: update page {page['id']}", api.sdk.pages.update,
-                                      page_id=page["id"], properties=props)
-            return Upserted(page, created=False, archived=archived)
-        # Repeating this create is safe: the next attempt finds the page by its key.
-        mine = await api.call(
-            f"notion: create page in {ds.title!r}", api.sdk.pages.create,
-            parent={"type": "data_source_id", "data_source_id": ds.id},
-            properties={**props, key_property: key_value})
-        after = _oldest_first(await query_pages(api, ds, wanted, limit=20))
-        if len(after) <= 1 or after[0]["id"] == mine["id"]:
-            archived = await _trash(conn, [p for p in after if p["id"] != mine["id"]])
-            return Upserted(mine, created=True, archived=archived)
-        # Someone else created the same key first: theirs wins, ours goes to the trash.
-        keep = after[0]
-        archived = await _trash(conn, after[1:])
-        if props:
-            keep = await api.call(f"notion: update page {keep['id']}", api.sdk.pages.update,
-                                  page_id=keep["id"], properties=props)
-        return Upserted(keep, created=False, archived=archived)
+    found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
+    if found:
+        archived = await _trash(conn, found[1:])
+        page = await _update(conn, found[0], props)
+        return Upserted(page, created=False, archived=archived)
+    # Repeating this create is safe: the next attempt finds the page by its key.
+    mine = await api.call(
+        f"notion: create page in {ds.title!r}", api.sdk.pages.create,
+        parent={"type": "data_source_id", "data_source_id": ds.id},
+        properties={**props, key_property: key_value})
+    after = _oldest_first(await query_pages(api, ds, wanted, limit=20))
+    if len(after) <= 1 or after[0]["id"] == mine["id"]:
+        archived = await _trash(conn, [p for p in after if p["id"] != mine["id"]])
+        return Upserted(mine, created=True, archived=archived)
+    # Someone else created the same key first: theirs wins, ours goes to the trash.
+    archived = await _trash(conn, after[1:])
+    return Upserted(await _update(conn, after[0], props), created=False, archived=archived)
+
+
+async def _update(conn: NotionConnector, page: dict[str, Any],
+                  props: dict[str, Any]) -> dict[str, Any]:
+    if not props:
+        return page
+    api = conn.api
+    try:
+        updated: dict[str, Any] = await api.call(
+            f"notion: update page {page['id']}", api.sdk.pages.update,
+            page_id=page["id"], properties=props)
+    except PermanentError as error:
+        if _trashed_meanwhile(error):
+            raise _Trashed(error) from error
+        raise
+    return updated
 
 
 async def _trash(conn: NotionConnector, pages: list[dict[str, Any]]) -> int:
+    trashed = 0
     for page in pages:
-        await conn.api.call(f"notion: trash duplicate page {page['id']}",
-                            conn.api.sdk.pages.update, page_id=page["id"], in_trash=True)
-    return len(pages)
+        try:
+            await conn.api.call(f"notion: trash duplicate page {page['id']}",
+                                conn.api.sdk.pages.update, page_id=page["id"], in_trash=True)
+        except PermanentError as error:
+            if not _trashed_meanwhile(error):  # else another writer trashed it already
+                raise
+        else:
+            trashed += 1
+    return trashed

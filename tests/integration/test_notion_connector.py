@@ -127,20 +127,59 @@ async def test_upsert_twice_is_one_page_and_deduplicated(hub: Any,
     assert len(live) == 1
 
 
-async def test_concurrent_upserts_same_key_leave_one_page(hub: Any,
-                                                          notion: NotionConnector) -> None:
-    other = NotionConnector(hub.settings)  # a second process: its own locks
-    try:
-        jobs = [c.upsert_page(UpsertPageInput(database="Feedback", key="k-7",
-                                              properties={"Name": f"n{i}"}), CTX)
-                for i, c in enumerate([notion, notion, other, other, notion, other])]
-        outs = await asyncio.gather(*jobs)
-    finally:
-        await other.aclose()
-    live = live_pages(hub, "Feedback")
-    assert len(live) == 1
-    assert {o["id"] for o in outs} == {live[0]["id"]}
-    assert sum(not o["deduplicated"] for o in outs) >= 1
+async def test_concurrent_upserts_same_key_leave_one_page(
+        hub: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two processes of one hub: each its own connector (its own in-process locks) and its
+    # own connection pool to the hub's store, where they lock the key.
+    from connectors.notion import upsert as upsert_module
+
+    real = upsert_module.query_pages
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:  # a wide window between query and create
+        found = await real(*args, **kwargs)
+        await asyncio.sleep(0.03)
+        return found
+
+    monkeypatch.setattr(upsert_module, "query_pages", slow)
+    async with hub.store() as store_a, hub.store() as store_b:
+        one = NotionConnector(hub.settings, store=store_a)
+        other = NotionConnector(hub.settings, store=store_b)
+        try:
+            jobs = [c.upsert_page(UpsertPageInput(database="Feedback", key=f"k-{n % 2}",
+                                                  properties={"Name": f"n{n}"}), CTX)
+                    for n, c in enumerate([one, one, other, other] * 3)]  # both write both
+            outs = await asyncio.gather(*jobs)
+        finally:
+            await one.aclose()
+            await other.aclose()
+    live = {p["id"] for p in live_pages(hub, "Feedback")}
+    kept = [{o["id"] for o in outs[k::2]} for k in (0, 1)]  # what the upserts of k-0, k-1 gave
+    assert all(len(ids) == 1 for ids in kept) and set.union(*kept) == live and len(live) == 2
+    source = sandbox(hub).data_source_by_title("Feedback")["id"]
+    assert len(sandbox(hub).pages(source)) == 2  # no page was made and then trashed
+
+
+async def test_upsert_that_meets_a_page_trashed_meanwhile_looks_again(
+        hub: Any, notion: NotionConnector, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connectors.notion import upsert as upsert_module
+
+    theirs = await notion.create_page(CreatePageInput(database="Feedback", properties={
+        "Name": "theirs", "External ID": "k-9"}), CTX)
+    real, later = upsert_module.query_pages, []
+
+    async def then_someone_else_writes(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        if not later:  # right after this upsert's first query, a writer outside the hub
+            later.append(await notion.create_page(CreatePageInput(  # makes another page
+                database="Feedback", properties={"Name": "kept", "External ID": "k-9"}), CTX))
+            await notion.api.sdk.pages.update(page_id=theirs["id"], in_trash=True)
+        return found
+
+    monkeypatch.setattr(upsert_module, "query_pages", then_someone_else_writes)
+    out = await notion.upsert_page(UpsertPageInput(database="Feedback", key="k-9",
+                                                   properties={"Name": "new"}), CTX)
+    assert out["id"] == later[0]["id"] and out["properties"]["Name"] == "new"
+    assert [p["id"] for p in live_pages(hub, "Feedback")] == [later[0]["id"]]
 
 
 async def test_update_is_partial_and_get_page_reads_back(notion: NotionConnector) -> None:
@@ -186,3 +225,8 @@ async def test_find_pages_equality_and_comment(hub: Any, notion: NotionConnector
     assert note["page_id"] == exact["first"]["id"]
     assert sandbox(hub).comments(exact["first"]["id"])[0]["rich_text"][0]["plain_text"] \
         == "Triaged"
+
+
+async def test_the_hub_gives_notion_its_store_for_key_locks(hub: Any) -> None:
+    runtime = hub.app.state.runtime
+    assert runtime.connectors.get("notion").store is runtime.store
