@@ -48,8 +48,8 @@ def _values(head: str, columns: int, rows: int, tail: str) -> str:
     return f"{head}VALUES {', '.join([row] * rows)}{tail}"
 
 
-def _unnest(columns: Sequence[str], types: Sequence[str]) -> str:
-    arrays = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(types, 1))
+def _unnest(columns: Sequence[str], types: Sequence[str], first: int = 1) -> str:
+    arrays = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(types, first))
     picks = ", ".join(f"{c}::jsonb" if c == "data" else c for c in columns)
     return f"SELECT {picks} FROM unnest({arrays}) AS u({', '.join(columns)})"
 
@@ -65,6 +65,10 @@ EVENTS_SQL = {"sqlite": (_INTO_EVENTS, " ON CONFLICT DO NOTHING"),
                             " ON CONFLICT DO NOTHING"}
 RUNS_SQL = {"sqlite": (_INTO_RUNS, ""),
             "postgresql": _INTO_RUNS + _unnest(_RUN_COLUMNS, _RUN_TYPES)}
+# Store._ingest_one_statement: new events and the runs of those that went in; returns their ids.
+PG_INGEST = (f"WITH e AS ({EVENTS_SQL['postgresql']} RETURNING id), "
+             f"r AS ({_INTO_RUNS}{_unnest(_RUN_COLUMNS, _RUN_TYPES, len(_EVENT_TYPES) + 1)}"
+             " WHERE u.event_id IN (SELECT id FROM e)) SELECT id FROM e")
 
 
 def sqlite_stamp(value: datetime) -> str:
@@ -90,32 +94,52 @@ def _insert(conn: sa.Connection, sql: dict[str, Any], rows: list[list[Any]]) -> 
             params = tuple(value for row in chunk for value in row)
             count += conn.exec_driver_sql(statement, params).rowcount
         return count
-    # PostgreSQL: one array per column. Neither jsonb nor text can hold a NUL (a string that
-    # merely looks like the escape takes SQLAlchemy's path too, which stores it).
+    return int(conn.exec_driver_sql(sql["postgresql"], _columns(rows)).rowcount)
+
+
+def _columns(rows: list[list[Any]]) -> tuple[list[Any], ...]:
+    """PostgreSQL: one array per column. Neither jsonb nor text can hold a NUL (a string that
+    merely looks like the escape takes SQLAlchemy's path too, which stores it)."""
     columns = tuple(list(column) for column in zip(*rows, strict=True))
     if any("\\u0000" in v or "\x00" in v
            for column in columns for v in column if isinstance(v, str)):
         raise Unsupported("a value holds a NUL character")
-    return int(conn.exec_driver_sql(sql["postgresql"], columns).rowcount)
+    return columns
 
 
 def insert_events(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert ``rows`` (dicts of the events table), skipping stored dedupe keys; returns how
     many went in."""
-    if any(not isinstance(r["data"], dict) for r in rows):
-        raise Unsupported("event data must be a JSON object")
-    stamp: Any = sqlite_stamp if conn.dialect.name == "sqlite" else naive_utc
-    return _insert(conn, EVENTS_SQL, [
-        [r["id"], r["source"], r["type"], r["dedupe_key"], r["actor"],
-         stamp(r["received_at"]), _json(r["data"])] for r in rows])
+    return _insert(conn, EVENTS_SQL, _event_values(rows, conn.dialect.name))
 
 
 def insert_runs(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
-    stamp = sqlite_stamp if conn.dialect.name == "sqlite" else naive_utc
+    return _insert(conn, RUNS_SQL, _run_values(rows, conn.dialect.name))
+
+
+def pg_ingest_params(events: Sequence[dict[str, Any]],
+                     runs: Sequence[dict[str, Any]]) -> tuple[list[Any], ...]:
+    """``PG_INGEST``'s parameters: the events' column arrays, then the runs'."""
+    columns = _columns(_event_values(events, "postgresql"))
+    if not runs:  # unnest of empty arrays: no runs (a group of events no flow takes)
+        return columns + tuple([] for _ in _RUN_COLUMNS)
+    return columns + _columns(_run_values(runs, "postgresql"))
+
+
+def _event_values(rows: Sequence[dict[str, Any]], dialect: str) -> list[list[Any]]:
+    if any(not isinstance(r["data"], dict) for r in rows):
+        raise Unsupported("event data must be a JSON object")
+    stamp: Any = sqlite_stamp if dialect == "sqlite" else naive_utc
+    return [[r["id"], r["source"], r["type"], r["dedupe_key"], r["actor"],
+             stamp(r["received_at"]), _json(r["data"])] for r in rows]
+
+
+def _run_values(rows: Sequence[dict[str, Any]], dialect: str) -> list[list[Any]]:
+    stamp = sqlite_stamp if dialect == "sqlite" else naive_utc
     out = []
     for r in rows:
         due: Any = stamp(r["not_before"])  # at ingest, created when due
         created = due if r["created_at"] is r["not_before"] else stamp(r["created_at"])
         out.append([r["id"], r["event_id"], r["flow"], r["status"], r["attempt"], due, created])
-    return _insert(conn, RUNS_SQL, out)
+    return out
 

@@ -20,16 +20,22 @@ class Engines:
     (so two writers wait for each other instead of failing on a lock upgrade) and a pool of
     readers that WAL lets run beside it. On PostgreSQL both are the same pooled engine.
     ``ingest`` (SQLite only) runs group commits in one synchronous call (writer.py).
+    ``statements`` (PostgreSQL only) is the pool of ingest's one-statement commits: it skips
+    the check that costs a round trip at every checkout, because ingest sees a lost
+    connection itself and tries again on a new one (``Store._ingest_one_statement``).
     """
 
     write: AsyncEngine
     read: AsyncEngine
     dialect: str
     ingest: SqliteWriter | None = None
+    statements: AsyncEngine | None = None
 
     async def dispose(self) -> None:
         if self.ingest is not None:
             await self.ingest.dispose()
+        if self.statements is not None:
+            await self.statements.dispose()
         await self.write.dispose()
         if self.read is not self.write:
             await self.read.dispose()
@@ -82,4 +88,5 @@ def make_engines(url: str) -> Engines:
                               on_connect=_sqlite_pragmas)
         return Engines(write=write, read=read, dialect="sqlite", ingest=ingest)
     engine = create_async_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    return Engines(write=engine, read=engine, dialect="postgresql")
+    statements = create_async_engine(full, pool_size=4, max_overflow=4)
+    return Engines(write=engine, read=engine, dialect="postgresql", statements=statements)

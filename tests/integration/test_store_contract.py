@@ -139,9 +139,25 @@ async def test_ingest_takes_the_one_statement_path(store: Store, monkeypatch) ->
         return inserted[-1]
 
     monkeypatch.setattr(bulk, "insert_events", spy)
+    combined: list[int] = []  # PostgreSQL: events and runs in one statement
+    original_params = bulk.pg_ingest_params
+    monkeypatch.setattr(bulk, "pg_ingest_params", lambda events, runs: (
+        combined.append(len(events)), original_params(events, runs))[1])
     results = await store.ingest([(event(k), ["f"]) for k in "pqr"] + [(event("p"), ["f"])])
-    assert inserted == [3] and [r.duplicate for r in results] == [False] * 3 + [True]
+    assert [r.duplicate for r in results] == [False] * 3 + [True]
     assert await count(store, "runs") == 3 and await count(store, "event_duplicates") == 1
+    if store.dialect == "postgresql":
+        # The three new events went in the one statement; the repeat then took the
+        # transaction, which found its key stored.
+        assert combined == [3] and inserted == [0]
+    else:
+        assert combined == [] and inserted == [3]
+    # A group of only new events takes one statement and nothing else.
+    inserted.clear()
+    combined.clear()
+    assert not any(r.duplicate for r in await store.ingest([(event("s"), ["f", "g"])]))
+    assert inserted == ([] if store.dialect == "postgresql" else [1])
+    assert await count(store, "runs") == 5
 
 
 async def test_more_rows_than_one_statement_takes_go_in_several(store: Store,
@@ -156,6 +172,24 @@ async def test_more_rows_than_one_statement_takes_go_in_several(store: Store,
     stored = {r.flow for r in await store.claim(worker="A", limit=50, lease=30)}
     assert stored == set(flows)
     assert len(result.runs) == len(flows) and await count(store, "runs") == len(flows)
+
+
+async def test_ingest_survives_connections_the_server_dropped(pg_url: str) -> None:
+    """PostgreSQL restarted, or a proxy closed idle connections: ingest's pool hands out
+    connections without testing them first, so the statement must notice and go again."""
+    store = await Store.open(pg_url)
+    try:
+        await store.ingest([(event("before"), ["f"])])  # the pool now holds a connection
+        async with store.engines.write.connect() as conn:
+            killed = (await conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar()
+        assert killed >= 1
+        [result] = await store.ingest([(event("after"), ["f"])])
+        assert not result.duplicate and len(result.runs) == 1
+        assert await count(store, "events") == 2 and await count(store, "runs") == 2
+    finally:
+        await store.close()
 
 
 async def test_concurrent_ingest_from_two_instances_stores_each_event_once(open_store) -> None:
