@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -92,9 +93,13 @@ class Runtime:
             self.extras["notion_watcher"] = watcher
         return worker
 
-    async def submit(self, event: Event) -> IngestResult:
-        """Store the event and its runs (committed before this returns), then wake the worker."""
-        flows = self.flows.matching(event)
+    async def submit(self, event: Event, flows: Sequence[str] | None = None) -> IngestResult:
+        """Store the event and its runs (committed before this returns), then wake the worker.
+
+        ``flows`` are the names of the flows to run, when the caller matched them already
+        (``self.flows.matching(event)``)."""
+        if flows is None:
+            flows = self.flows.matching(event)
         result = await self.batcher.submit(event, flows)
         EVENTS_RECEIVED.labels(event.source, "duplicate" if result.duplicate else "accepted").inc()
         log.info("event received", extra={

@@ -94,10 +94,10 @@ async def command(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply
     key = f"slack:command:{data['team_id']}:{data['trigger_id'] or new_id()}"
     event = Event(source="slack", type="slack.command", dedupe_key=key, data=data,
                   actor=data["user_id"] or None)
-    result = await rt.submit(event)
+    matched = rt.flows.matching(event)  # once: the runs and the ack follow the same answer
+    result = await rt.submit(event, matched)
     if not result.runs and not result.duplicate:
         return _ephemeral(_no_flow_help(name, flows))
-    matched = set(rt.flows.matching(event))
     acks = [t.ack for n, t in flows if t.ack and n in matched]
     return _ephemeral(acks[0]) if acks else Reply()
 

@@ -323,6 +323,23 @@ async def test_ack_text_usage_hint_and_a_modal_that_cannot_open(hub_factory) -> 
             "ephemeral", "U0ADA", "C0FEEDBACK", "Noted: good pairing")
 
 
+
+async def test_a_command_matches_its_flows_once_for_runs_and_ack(hub_factory,
+                                                                 monkeypatch) -> None:
+    # A flow's `if` is evaluated once per command: the ack answers for the runs it made.
+    with hub_factory({"retro.yaml": ACKED}, worker=False) as hub:
+        flows = hub.app.state.runtime.flows
+        calls: list[str] = []
+        real = flows.matching
+        monkeypatch.setattr(flows, "matching", lambda event: calls.append(event.id) or real(
+            event))
+        async with hub.client() as c:
+            ok = await post_signed(c, "/slack/commands", command_form(
+                "/retro", "good one", response_url=hub.url + sandbox(hub).response_url("r")),
+                FORM)
+        assert ok.json()["text"] == "Got it" and len(calls) == 1
+        assert len(await runs(hub)) == 1
+
 SHORTCUT_MODAL = """
 name: retro-from-message
 on:
