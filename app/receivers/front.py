@@ -12,6 +12,7 @@ FastAPI untouched. The routes stay in the OpenAPI schema through ``OPENAPI_PATHS
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from app.receivers.common import Reply, read_body
 from app.runtime import Runtime
 
 Handler = Callable[[Runtime, Mapping[str, str], bytes], Awaitable[Reply]]
+log = logging.getLogger("passerelle.receivers")
 
 _SLACK: dict[str, Handler] = {
     "/slack/commands": slack.command,
@@ -117,6 +119,9 @@ class ReceiverFront:
             return
         except ReceiveError as exc:
             EVENTS_RECEIVED.labels(path.split("/")[1], str(exc.status)).inc()
+            # What a sender's owner needs to fix it (the answer says the same to the sender).
+            log.info("request refused", extra={"path": path, "status": exc.status,
+                                               "error": exc.code, "reason": exc.message})
             reply = error_reply(exc.status, exc.code, exc.message)
         await _send(send, reply)
 
