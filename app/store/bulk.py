@@ -77,9 +77,13 @@ def sqlite_stamp(value: datetime) -> str:
     return naive_utc(value).isoformat(" ", "microseconds")
 
 
+# Built once: json.dumps with any option builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def _json(value: Any) -> str:
     try:
-        return json.dumps(value, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise Unsupported(str(exc)) from None
 
