@@ -7,7 +7,9 @@ one after the other. On a shared machine whose speed drifts by 20 to 50% within 
 test. Here a yardstick and its target take turns (``rounds`` slices of ``slice_seconds``
 each, the order rotated every round) and each ratio is total requests over total requests
 of its yardstick in the same rounds, so drift hits both sides alike. The per-round ratios
-show the spread; p99 is given as the median and the worst of the slices.
+show the spread; p99 is given as the median and the worst of the slices. When Node-RED is
+installed (``bench/peers_setup.sh``), Passerelle is also paired with Node-RED's
+persist-then-answer flow, the issue's peer target.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import load, servers
+from bench import load, peers, servers
 from bench.ingest import WARMUP_SECONDS, serve
 from bench.load import Maker, Result
 
@@ -62,6 +64,16 @@ def _groups(workdir: Path, postgres: bool) -> list[list[_Target]]:
         groups.append([bare(), _Target("passerelle postgres",
                                        serve(workdir, "p-pg", servers.fresh_postgres()),
                                        "/hooks/bench", load.webhook_request, "bare FastAPI")])
+    if peers.NODE_RED.exists():  # installed by bench/peers_setup.sh
+        red = "Node-RED 4.1.15 (file)"
+        groups.append([
+            _Target(red, lambda: peers.node_red(workdir / "node-red.log"), "/hooks/bench",
+                    load.webhook_request, red),
+            _Target("passerelle sqlite (vs Node-RED)",
+                    serve(workdir, "p-red", f"sqlite:///{workdir}/pr.db"), "/hooks/bench",
+                    load.webhook_request, red)])
+    else:
+        print(f"  Node-RED not paired: {peers.NODE_RED} is missing (bench/peers_setup.sh)")
     return groups
 
 

@@ -44,10 +44,13 @@ def _until_webhook_answers(url: str, timeout: float = 180) -> None:
         time.sleep(1)
 
 
+NODE_RED = PEERS / "nodered" / "node_modules" / ".bin" / "node-red"
+
+
 @contextlib.contextmanager
 def node_red(log: Path) -> Iterator[servers.Server]:
     port = servers.free_port()
-    cmd = [str(PEERS / "nodered" / "node_modules" / ".bin" / "node-red"), "--port", str(port),
+    cmd = [str(NODE_RED), "--port", str(port),
            "--userDir", str(PEERS / "nodered" / "userdir"), "flows.json"]
     with servers.process("node-red", cmd, env={}, ready="/", log=log, port=port,
                          timeout=120) as server:
