@@ -107,7 +107,7 @@ class Store:
         """PostgreSQL: the events and their runs in one statement, committed on its own.
 
         The transaction of ``_ingest`` took five round trips (pool check, ``BEGIN``, two
-        inserts, ``COMMIT``), each waiting for its turn on a busy event loop; here it is two.
+        inserts, ``COMMIT``), each waiting for its turn on a busy event loop; here it is one.
         Only events whose key is new go in this way; the others (duplicates) then take
         ``_ingest``'s transaction, which records them as such.
         """
