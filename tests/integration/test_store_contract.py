@@ -434,6 +434,17 @@ async def test_lock_of_a_holder_that_died_is_overtaken(open_store, clock: Clock)
     await asyncio.wait_for(waiting, 5)
 
 
+async def test_a_late_holder_letting_go_leaves_the_new_holder_alone(open_store,
+                                                                    clock: Clock) -> None:
+    a, b = await open_store(), await open_store()
+    late = a.lock("name", expires=60)
+    await late.__aenter__()
+    clock.advance(61)  # a stalled past the expiry: b takes the lock over
+    async with b.lock("name", expires=60, poll=0.005):
+        await late.__aexit__(None, None, None)  # a finishes and lets go of what it held
+        assert await a._take_lock("name", 60) is None  # b still holds it
+
+
 # ---- retention --------------------------------------------------------------------------------
 
 async def test_prune_removes_old_finished_work_and_keeps_failed(store: Store,
