@@ -427,11 +427,13 @@ async def test_lock_holds_a_name_across_instances(open_store) -> None:
 async def test_lock_of_a_holder_that_died_is_overtaken(open_store, clock: Clock) -> None:
     a, b = await open_store(), await open_store()
     assert await a._take_lock("name", 60) is not None  # taken, never let go (process died)
-    waiting = asyncio.ensure_future(b.lock("name", expires=60, poll=0.005).__aenter__())
+    held = b.lock("name", expires=60, poll=0.005)
+    waiting = asyncio.ensure_future(held.__aenter__())
     await asyncio.sleep(0.05)
     assert not waiting.done()
     clock.advance(61)
     await asyncio.wait_for(waiting, 5)
+    await held.__aexit__(None, None, None)  # let go while the store is open
 
 
 async def test_a_late_holder_letting_go_leaves_the_new_holder_alone(open_store,
