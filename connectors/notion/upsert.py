@@ -85,22 +85,14 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
     except ConversionError as error:
         raise conversion_failed(error) from None
     async with _key_lock(conn, f"{ds.id}\0{key}"):
-        lookups = _LOOKUPS
+        lookups = 1
         while True:
             try:
                 return await _upsert_once(conn, ds, key_property, key_value, wanted, props)
-            except _Trashed as trashed:
-                lookups -= 1
-                if not lookups:
-                    raise trashed.error from None
-
-
-class _Trashed(Exception):
-    """The page to update went to the trash since the query found it."""
-
-    def __init__(self, error: PermanentError) -> None:
-        super().__init__(str(error))
-        self.error = error
+            except PermanentError as error:
+                if lookups == _LOOKUPS or not _trashed_meanwhile(error):
+                    raise
+                lookups += 1
 
 
 def _trashed_meanwhile(error: PermanentError) -> bool:
@@ -135,14 +127,9 @@ async def _update(conn: NotionConnector, page: dict[str, Any],
     if not props:
         return page
     api = conn.api
-    try:
-        updated: dict[str, Any] = await api.call(
-            f"notion: update page {page['id']}", api.sdk.pages.update,
-            page_id=page["id"], properties=props)
-    except PermanentError as error:
-        if _trashed_meanwhile(error):
-            raise _Trashed(error) from error
-        raise
+    updated: dict[str, Any] = await api.call(
+        f"notion: update page {page['id']}", api.sdk.pages.update,
+        page_id=page["id"], properties=props)
     return updated
 
 
