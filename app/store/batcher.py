@@ -19,8 +19,9 @@ _Item = tuple[Event, Sequence[str], asyncio.Future[IngestResult]]
 
 
 class IngestBatcher(Grouped[_Item]):
-    def __init__(self, store: Store, *, max_batch: int = 256) -> None:
-        super().__init__(max_group=max_batch, name="ingest-writer", in_flight=store.writers)
+    def __init__(self, store: Store, *, max_batch: int | None = None) -> None:
+        super().__init__(max_group=max_batch or store.group_size, name="ingest-writer",
+                         in_flight=store.writers)
         self.store = store
 
     async def submit(self, event: Event, flows: Sequence[str]) -> IngestResult:

@@ -57,6 +57,19 @@ class Store:
         """How many write transactions of one process may run at once (group.py)."""
         return 4 if self.dialect == "postgresql" else 1
 
+    @property
+    def group_size(self) -> int:
+        """The most events one ingest group commits (batcher.py).
+
+        SQLite commits one group at a time, so a group takes everything waiting. PostgreSQL
+        commits ``writers`` groups at once, and past a few dozen events a larger group saves
+        little per event on the server, while the event loop waits for the whole group's
+        answer with nothing else to do: at 50 connections the groups held nearly every
+        request, so one group was in flight at a time. Groups of at most 32 overlap instead
+        (docs/performance.md, round 6).
+        """
+        return 32 if self.dialect == "postgresql" else 256
+
     async def close(self) -> None:
         if self._group is not None:
             await self._group.close()

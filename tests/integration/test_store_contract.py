@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from app.errors import NotFound, StoreError
 from app.events import Event
 from app.store import LeaseLost, StepRecord, Store
+from app.store.batcher import IngestBatcher
 from app.store.migrate import current_revision, migrate
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -224,6 +225,40 @@ async def test_concurrent_overlapping_batches_do_not_deadlock(open_store) -> Non
     assert len(firsts) == len(keys)
     assert await count(a, "events") == await count(a, "runs") == len(keys)
 
+
+
+async def test_ingest_groups_stay_within_the_store_group_size_and_overlap_on_postgresql(
+        store) -> None:
+    """The batcher over the real store: on PostgreSQL, 80 waiting events commit as groups of
+    at most ``group_size``, several at once; on SQLite (one writer) as one group."""
+    sizes: list[int] = []
+    in_flight = most = 0
+    ingest = store.ingest
+
+    async def counted(items):  # type: ignore[no-untyped-def]
+        nonlocal in_flight, most
+        sizes.append(len(items))
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await ingest(items)
+        finally:
+            in_flight -= 1
+
+    store.ingest = counted
+    batcher = IngestBatcher(store)
+    try:
+        results = await asyncio.gather(*(batcher.submit(event(f"g{i}"), ["f"])
+                                         for i in range(80)))
+    finally:
+        await batcher.close()
+    assert not any(r.duplicate for r in results) and len({r.event_id for r in results}) == 80
+    assert await count(store, "events") == await count(store, "runs") == 80
+    if store.dialect == "postgresql":
+        assert store.group_size < 50  # the benchmark's 50 connections make two groups or more
+        assert sizes == [32, 32, 16] and most > 1
+    else:
+        assert sizes == [80] and most == 1
 
 # ---- claiming and leases --------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ class RefusingStore:
     """Stores events like a store would, but refuses any transaction holding a 'bad' one."""
 
     writers = 1
+    group_size = 256
 
     def __init__(self) -> None:
         self.transactions: list[list[str]] = []
@@ -58,6 +59,7 @@ class SlowStore:
     """A store that accepts concurrent transactions (as PostgreSQL does), each taking a while."""
 
     writers = 3
+    group_size = 256
 
     def __init__(self) -> None:
         self.open = 0
