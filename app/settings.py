@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     flows: Path = Field(default=Path("./flows"), validation_alias="PASSERELLE_FLOWS")
     admin_token: SecretStr | None = Field(default=None, validation_alias="PASSERELLE_ADMIN_TOKEN")
     max_body_bytes: int = Field(default=1_048_576, validation_alias="PASSERELLE_MAX_BODY_BYTES")
+    # Uvicorn's own setting, same name and default: the clients whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed (a reverse proxy's address; "*" for any).
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1",
+                                     validation_alias="FORWARDED_ALLOW_IPS")
 
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET"

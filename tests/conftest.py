@@ -32,8 +32,10 @@ def free_port() -> int:
 def serve_app(app: FastAPI, port: int | None = None) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread; yields its base URL."""
     port = port or free_port()
+    from app.main import SERVER_OPTIONS
+
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+                                           lifespan="on", **SERVER_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -58,7 +58,7 @@ def serve(
     """HTTP server with an in-process worker."""
     import uvicorn
 
-    from app.main import create_app
+    from app.main import SERVER_OPTIONS, create_app
 
     settings = Settings()
     if "PASSERELLE_SANDBOX_URL" not in os.environ and not settings.env("PASSERELLE_SANDBOX_URL"):
@@ -68,7 +68,7 @@ def serve(
     app = create_app(settings, worker=not no_worker)
     app.state.on_start.append(lambda rt: banner(rt, host, port))
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=25)
+                timeout_graceful_shutdown=25, **SERVER_OPTIONS)
 
 
 @cli.command()

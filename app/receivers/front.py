@@ -15,12 +15,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from starlette.datastructures import URL, State
 from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.errors import ReceiveError
 from app.metrics import EVENTS_RECEIVED
@@ -82,9 +83,25 @@ def error_reply(status: int, code: str, message: str) -> Reply:
     return Reply(status, {"error": code, "message": message})
 
 
+def behind_proxy(app: ASGIApp, trusted_hosts: str) -> ASGIApp:
+    """``app`` seeing the client and scheme that a trusted proxy forwarded (uvicorn's
+    middleware, typed for uvicorn's ASGI types rather than Starlette's)."""
+    return cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts))
+
+
+async def _to_slashless(scope: Scope, receive: Receive, send: Send) -> None:
+    # As FastAPI's router does for its own routes: redirect to the path without the slash.
+    url = URL(scope={**scope, "path": scope["path"][:-1]})
+    await RedirectResponse(str(url))(scope, receive, send)
+
+
 @dataclass
 class ReceiverFront:
     """Answers the receiver routes and passes everything else to ``app`` (FastAPI).
+
+    The server runs without uvicorn's proxy-headers middleware (``app.main.SERVER_OPTIONS``):
+    the receivers read neither the client address nor the scheme. ``app`` and the redirect
+    below, which do, apply it themselves, trusting ``trusted_hosts``.
 
     Unexpected exceptions propagate: the server answers 500 and logs them, as FastAPI's
     error middleware did.
@@ -93,6 +110,10 @@ class ReceiverFront:
     app: ASGIApp
     state: State  # the FastAPI app's state; ``runtime`` is set there at start-up
     max_body_bytes: int
+    trusted_hosts: str  # FORWARDED_ALLOW_IPS
+
+    def __post_init__(self) -> None:
+        self._redirect = behind_proxy(_to_slashless, self.trusted_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,9 +123,7 @@ class ReceiverFront:
         handler = route(path)
         if handler is None:
             if path.endswith("/") and route(path[:-1]) is not None:
-                # As FastAPI's router does for its own routes: redirect to the slashless path.
-                url = URL(scope={**scope, "path": path[:-1]})
-                await RedirectResponse(str(url))(scope, receive, send)
+                await self._redirect(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return

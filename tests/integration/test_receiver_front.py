@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.conftest import ADMIN_TOKEN
+
 TOKEN = "front-shared-secret-0042"
 
 
@@ -30,6 +32,32 @@ async def test_other_methods_trailing_slash_and_deeper_paths(hub_factory, env) -
             r = await c.post("/hooks/", json={})
             assert r.status_code == 404
 
+
+
+async def test_redirects_follow_the_forwarded_scheme_of_a_trusted_proxy_only(
+        hub_factory, env) -> None:
+    """The server runs without uvicorn's proxy-headers middleware (``SERVER_OPTIONS``); the
+    app applies it where a URL is built from the request: the front's redirect and FastAPI."""
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    with hub_factory({}, worker=False) as hub:  # FORWARDED_ALLOW_IPS' default: 127.0.0.1
+        host = hub.url.removeprefix("http://")
+        async with hub.client(headers=proxy) as c:
+            r = await c.post("/hooks/make/", json={})
+            assert r.status_code == 307
+            assert r.headers["location"] == f"https://{host}/hooks/make"
+            r = await c.get("/api/runs/", headers=hub.admin)
+            assert r.status_code == 307
+            assert r.headers["location"] == f"https://{host}/api/runs"
+            r = await c.get("/runs", params={"token": ADMIN_TOKEN})
+            assert "secure" in r.headers["set-cookie"].lower()  # the browser saw https
+    with hub_factory({}, worker=False, forwarded_allow_ips="192.0.2.1") as hub:  # not us
+        async with hub.client(headers=proxy) as c:
+            r = await c.post("/hooks/make/", json={})
+            assert r.headers["location"] == f"{hub.url}/hooks/make"
+            r = await c.get("/api/runs/", headers=hub.admin)
+            assert r.headers["location"] == f"{hub.url}/api/runs"
+            r = await c.get("/runs", params={"token": ADMIN_TOKEN})
+            assert "secure" not in r.headers["set-cookie"].lower()
 
 async def test_chunked_body_over_the_limit_is_refused_and_counted(hub_factory, env) -> None:
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked encoding
