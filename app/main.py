@@ -60,7 +60,7 @@ def _describe_receivers(app: FastAPI) -> None:
 
 # How `passerelle serve` (and the test servers) run uvicorn. Uvicorn's proxy-headers
 # middleware would wrap every request, the receivers' included, which read neither the client
-# address nor the scheme; the app applies it itself to the requests that do (create_app).
+# address nor the scheme; the front applies it to the requests that do (receivers/front.py).
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
@@ -88,10 +88,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     from app.receivers import front
     from app.receivers import notion as notion_receiver
 
-    trusted = settings.forwarded_allow_ips
-    app.front = front.ReceiverFront(
-        app=front.behind_proxy(functools.partial(FastAPI.__call__, app), trusted),
-        state=app.state, max_body_bytes=settings.max_body_bytes, trusted_hosts=trusted)
+    app.front = front.ReceiverFront(app=functools.partial(FastAPI.__call__, app),
+                                    state=app.state, max_body_bytes=settings.max_body_bytes,
+                                    trusted_hosts=settings.forwarded_allow_ips)
     _describe_receivers(app)
     app.include_router(notion_receiver.router)
     if settings.slack_sandbox:

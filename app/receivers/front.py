@@ -83,7 +83,7 @@ def error_reply(status: int, code: str, message: str) -> Reply:
     return Reply(status, {"error": code, "message": message})
 
 
-def behind_proxy(app: ASGIApp, trusted_hosts: str) -> ASGIApp:
+def _behind_proxy(app: ASGIApp, trusted_hosts: str) -> ASGIApp:
     """``app`` seeing the client and scheme that a trusted proxy forwarded (uvicorn's
     middleware, typed for uvicorn's ASGI types rather than Starlette's)."""
     return cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts))
@@ -100,8 +100,8 @@ class ReceiverFront:
     """Answers the receiver routes and passes everything else to ``app`` (FastAPI).
 
     The server runs without uvicorn's proxy-headers middleware (``app.main.SERVER_OPTIONS``):
-    the receivers read neither the client address nor the scheme. ``app`` and the redirect
-    below, which do, apply it themselves, trusting ``trusted_hosts``.
+    the receivers read neither the client address nor the scheme. What does, ``app`` and the
+    trailing-slash redirect, gets it here, trusting ``trusted_hosts``.
 
     Unexpected exceptions propagate: the server answers 500 and logs them, as FastAPI's
     error middleware did.
@@ -113,11 +113,12 @@ class ReceiverFront:
     trusted_hosts: str  # FORWARDED_ALLOW_IPS
 
     def __post_init__(self) -> None:
-        self._redirect = behind_proxy(_to_slashless, self.trusted_hosts)
+        self._app = _behind_proxy(self.app, self.trusted_hosts)
+        self._redirect = _behind_proxy(_to_slashless, self.trusted_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._app(scope, receive, send)
             return
         path: str = scope["path"]
         handler = route(path)
@@ -125,7 +126,7 @@ class ReceiverFront:
             if path.endswith("/") and route(path[:-1]) is not None:
                 await self._redirect(scope, receive, send)
             else:
-                await self.app(scope, receive, send)
+                await self._app(scope, receive, send)
             return
         if scope["method"] != "POST":
             await _send(send, error_reply(405, "error", "Method Not Allowed"))

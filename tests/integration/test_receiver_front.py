@@ -33,7 +33,6 @@ async def test_other_methods_trailing_slash_and_deeper_paths(hub_factory, env) -
             assert r.status_code == 404
 
 
-
 async def test_redirects_follow_the_forwarded_scheme_of_a_trusted_proxy_only(
         hub_factory, env) -> None:
     """The server runs without uvicorn's proxy-headers middleware (``SERVER_OPTIONS``); the
@@ -58,6 +57,7 @@ async def test_redirects_follow_the_forwarded_scheme_of_a_trusted_proxy_only(
             assert r.headers["location"] == f"{hub.url}/api/runs"
             r = await c.get("/runs", params={"token": ADMIN_TOKEN})
             assert "secure" not in r.headers["set-cookie"].lower()
+
 
 async def test_chunked_body_over_the_limit_is_refused_and_counted(hub_factory, env) -> None:
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked encoding

@@ -226,7 +226,6 @@ async def test_concurrent_overlapping_batches_do_not_deadlock(open_store) -> Non
     assert await count(a, "events") == await count(a, "runs") == len(keys)
 
 
-
 async def test_ingest_groups_stay_within_the_store_group_size_and_overlap_on_postgresql(
         store) -> None:
     """The batcher over the real store: on PostgreSQL, 80 waiting events commit as groups of
@@ -259,6 +258,7 @@ async def test_ingest_groups_stay_within_the_store_group_size_and_overlap_on_pos
         assert sizes == [32, 32, 16] and most > 1
     else:
         assert sizes == [80] and most == 1
+
 
 # ---- claiming and leases --------------------------------------------------------------------
 
