@@ -146,4 +146,3 @@ def _run_values(rows: Sequence[dict[str, Any]], dialect: str) -> list[list[Any]]
         created = due if r["created_at"] is r["not_before"] else stamp(r["created_at"])
         out.append([r["id"], r["event_id"], r["flow"], r["status"], r["attempt"], due, created])
     return out
-
