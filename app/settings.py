@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
 
+    # Security at the seams (issue 15): a secret that is present but empty or blank (as
+    # docker-compose's ``${VAR:-}`` passes it) counts as unset, so it never verifies anything.
+    @field_validator("admin_token", "slack_signing_secret", "slack_bot_token", "notion_token",
+                     "notion_webhook_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            return None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -109,6 +120,11 @@ class Settings(BaseSettings):
     def any_sandbox(self) -> bool:
         return self.slack_sandbox or self.notion_sandbox
 
+    @property
+    def all_sandbox(self) -> bool:
+        """Every connector talks to its stand-in: nothing a request does reaches a real system."""
+        return self.slack_sandbox and self.notion_sandbox
+
     @cached_property
     def _dotenv(self) -> dict[str, str | None]:
         env_file = self.model_config.get("env_file")
@@ -128,7 +144,7 @@ class Settings(BaseSettings):
     def webhook_secret(self, source: str) -> SecretStr | None:
         """The configured secret of webhook source ``source``, or None."""
         value = self.env(source_env_name(source))
-        return SecretStr(value) if value else None
+        return SecretStr(value) if value and value.strip() else None
 
     def secret_values(self) -> list[str]:
         """Every configured secret value, for redaction in logs and outputs."""

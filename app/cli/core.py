@@ -17,6 +17,7 @@ from app.engine.flowtests_spec import TriggerSpec
 from app.engine.loader import load_flows
 from app.engine.runner import execute_steps
 from app.logs import setup as setup_logs
+from app.receivers import slack_verify
 from app.redact import Redactor
 from app.settings import Settings
 from app.store import StepRecord, Store
@@ -45,6 +46,10 @@ def banner(rt: Any, host: str, port: int) -> None:
         if mode == "sandbox":
             typer.echo(f"  {name}: SANDBOX — no credentials set, using the built-in stand-in "
                        f"at {base}/sandbox/{name}")
+    slack_problem = slack_verify.not_configured(rt.settings)
+    if slack_problem:
+        typer.echo(f"  WARNING: Slack requests are refused (503 slack_not_configured): "
+                   f"{slack_problem}")
     if not rt.settings.admin_token:
         typer.echo("  admin token: generated for this run (set PASSERELLE_ADMIN_TOKEN to keep one)")
 

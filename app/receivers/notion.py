@@ -1,8 +1,10 @@
 """``POST /notion/webhooks``: Notion integration webhooks.
 
-1. The subscription's first request carries ``verification_token``: it is accepted, logged and
-   kept in the store (kv ``notion`` / ``verification_token``) so the operator can paste it
-   into Notion's "Verify" dialog and set it as ``NOTION_WEBHOOK_TOKEN``.
+1. The subscription's first request carries ``verification_token``: while
+   ``NOTION_WEBHOOK_TOKEN`` is unset it is accepted, logged and kept in the store (kv
+   ``notion`` / ``verification_token``) so the operator can paste it into Notion's "Verify"
+   dialog and set it as ``NOTION_WEBHOOK_TOKEN``. Once that is set, unsigned requests are
+   refused (401) and never replace the stored token.
 2. Every later delivery must carry ``X-Notion-Signature: sha256=<HMAC-SHA256 of the raw body
    keyed with NOTION_WEBHOOK_TOKEN>``, else 401.
 3. Deliveries are deduplicated on their event id. Notion sends signals, not values, so the
@@ -56,6 +58,13 @@ async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONR
     configured = rt.settings.notion_webhook_token
     sent = request.headers.get("x-notion-signature")
     if sent is None:
+        if configured is not None:
+            # Verified already: an unsigned request could only be someone else's "verification"
+            # trying to replace the token the operator copies (issue 15). Re-subscribing
+            # means unsetting NOTION_WEBHOOK_TOKEN first.
+            raise Unauthorized("missing X-Notion-Signature: NOTION_WEBHOOK_TOKEN is set, so "
+                               "every request must be signed (unset it to verify a new "
+                               "subscription)")
         # Only the subscription's verification request arrives unsigned (Notion sends it
         # before anyone knows the token; a new subscription sends a new one).
         return await _verification(rt, request, body)

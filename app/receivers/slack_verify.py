@@ -17,30 +17,43 @@ from slack_sdk.signature import SignatureVerifier
 from app.errors import ReceiveError, Unauthorized
 from app.settings import Settings
 
-# Used only when Slack runs in sandbox mode (no SLACK_BOT_TOKEN) and no SLACK_SIGNING_SECRET is
-# set, so the README's signed curl works out of the box. It protects nothing: sandbox mode
-# reaches no real workspace.
+# Used only while every connector runs against its stand-in (neither SLACK_BOT_TOKEN nor
+# NOTION_TOKEN set) and no SLACK_SIGNING_SECRET is set, so the README's signed curl works out of
+# the box. It is public and protects nothing: it is accepted only when no request can reach a
+# real system (issue 15: with a live Notion it would let anyone write to the real workspace).
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 WINDOW_SECONDS = 5 * 60
 
 
 class SlackNotConfigured(ReceiveError):
-    """A bot token is set but no signing secret: Slack requests cannot be verified."""
+    """A connector is live but no signing secret is set: Slack requests cannot be verified."""
 
     status = 503
     code = "slack_not_configured"
 
 
+def not_configured(settings: Settings) -> str | None:
+    """Why Slack requests are refused (503) with these settings, or None when they are not."""
+    if settings.slack_signing_secret is not None or settings.all_sandbox:
+        return None
+    live = " and ".join(name for name, live in (("SLACK_BOT_TOKEN", not settings.slack_sandbox),
+                                                ("NOTION_TOKEN", not settings.notion_sandbox))
+                        if live)
+    return (f"{live} {'are' if ' and ' in live else 'is'} set but SLACK_SIGNING_SECRET is not: "
+            f"copy the Signing Secret from your Slack app's Basic Information page into "
+            f"SLACK_SIGNING_SECRET (the public sandbox secret is accepted only while every "
+            f"connector runs against its stand-in)")
+
+
 def signing_secret(settings: Settings) -> str:
-    """The secret to verify with; raises SlackNotConfigured in live mode without one."""
+    """The secret to verify with; raises SlackNotConfigured once a connector is live without
+    one."""
     if settings.slack_signing_secret is not None:
         return settings.slack_signing_secret.get_secret_value()
-    if settings.slack_sandbox:
-        return SANDBOX_SIGNING_SECRET
-    raise SlackNotConfigured(
-        "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: copy the Signing Secret from "
-        "your Slack app's Basic Information page into SLACK_SIGNING_SECRET"
-    )
+    problem = not_configured(settings)
+    if problem is not None:
+        raise SlackNotConfigured(problem)
+    return SANDBOX_SIGNING_SECRET
 
 
 def verify(secret: str, headers: Mapping[str, str], body: bytes, *,

@@ -10,6 +10,7 @@ import base64
 import functools
 import hmac
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -35,8 +36,13 @@ def _hmac_key(value: str) -> bytes:
     return value.encode()
 
 
+# The same names a flow's ``webhook:`` trigger accepts: matched exactly, so ``/hooks/RELEASES``
+# is not ``releases`` (issue 15) even though both would name the same environment variable.
+_SOURCE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
 def _secret(settings: Settings, source: str) -> SecretStr | None:
-    if not source.replace("-", "").replace("_", "").isalnum():
+    if _SOURCE.fullmatch(source) is None:
         return None
     return settings.webhook_secret(source)
 
@@ -120,9 +126,13 @@ async def receive(rt: Runtime, *, source: str, headers: Mapping[str, str],
     webhook_id = authenticate(secret, headers, body)
     require_content_type(headers, "application/json")
     data = json_object(body)
-    key = headers.get("idempotency-key") or webhook_id
+    # A signed delivery is identified by its signed webhook-id alone: Idempotency-Key is not
+    # covered by the signature, so honouring it would let a captured delivery run again with
+    # a fresh key (issue 15). Bearer sources have nothing else and keep Idempotency-Key.
+    key = webhook_id if webhook_id is not None else headers.get("idempotency-key")
     if key is not None and (not key.strip() or len(key) > 300):
-        raise BadRequest("Idempotency-Key must be 1 to 300 characters")
+        name = "webhook-id" if webhook_id is not None else "Idempotency-Key"
+        raise BadRequest(f"{name} must be 1 to 300 characters")
     event = Event(
         source=source, type="webhook", data=data, actor=actor_of(data),
         dedupe_key=f"webhook:{source}:{key}" if key else f"webhook:{source}:{new_id()}",

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from app.errors import NotFound, StoreError
+from app.receivers import slack_verify
 from app.runtime import Runtime
 from app.stats import MAX_WEEKS
 from app.stats_text import duration
@@ -55,6 +56,7 @@ def render(request: Request, name: str, *, code: int = 200, **context: Any) -> H
         authed=authed, csrf=session.csrf_token(request) if authed else "",
         path=request.url.path, timezone=rt.settings.timezone,
         sandbox_mode=rt.settings.any_sandbox,
+        slack_problem=slack_verify.not_configured(rt.settings),
         when=lambda value: views.local_time(value, tz),
     )
     response = templates.TemplateResponse(request, name, context, status_code=code)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.receivers import slack_verify
 from app.runtime import Runtime
 
 router = APIRouter()
@@ -30,6 +31,11 @@ async def readyz(request: Request) -> JSONResponse:
         "flows": len(rt.flows.flows),
         "flow_problems": len(rt.flows.problems),
     }
+    slack_problem = slack_verify.not_configured(rt.settings)
+    if slack_problem:
+        # Not a readiness failure (the other receivers work), but what an operator must fix.
+        body["slack"] = "not_configured"
+        body["slack_problem"] = slack_problem
     return JSONResponse(body, status_code=200 if store_ok else 503)
 
 
