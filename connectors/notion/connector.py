@@ -16,7 +16,7 @@ from app.errors import PermanentError, RetryableError
 from app.settings import Settings
 from app.store import Store
 from connectors.base import ActionContext, ActionInput, Connector, action
-from connectors.notion.blocks import batches, markdown_to_blocks
+from connectors.notion.blocks import INLINE_MARKDOWN_CHARS, batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
@@ -124,7 +124,11 @@ class NotionConnector(Connector):
 
     async def write_content(self, page: str, text: str) -> int:
         """Append markdown as blocks, 100 per request; returns the number of blocks."""
-        blocks = markdown_to_blocks(text)
+        # Linear, but a megabyte is about a second of CPU: off the event loop, so ingest and
+        # health checks keep answering meanwhile (issue 15). Short texts stay inline, where a
+        # thread hop would cost more than the conversion.
+        blocks = (markdown_to_blocks(text) if len(text) <= INLINE_MARKDOWN_CHARS
+                  else await asyncio.to_thread(markdown_to_blocks, text))
         done = 0
         for batch in batches(blocks, 100):
             for attempt in range(4):

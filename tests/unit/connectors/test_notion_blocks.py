@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -228,3 +230,89 @@ def test_batches_custom_size_empty_and_exact() -> None:
     assert [len(b) for b in batches(iter(range(6)), size=3)] == [3, 3]  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 1"):
         list(batches([], size=0))
+
+
+# --- CommonMark through markdown-it-py (issue 15) -----------------------------------------
+
+
+def test_nested_lists_are_flat_in_document_order() -> None:
+    markdown = "- a\n  - a.1\n    1. a.1.i\n  - [x] a.2\n- b\n\n  b, second paragraph"
+    assert markdown_to_blocks(markdown) == [
+        block("bulleted_list_item", t("a")),
+        block("bulleted_list_item", t("a.1")),
+        block("numbered_list_item", t("a.1.i")),
+        block("to_do", t("a.2"), checked=True),
+        block("bulleted_list_item", t("b")),
+        block("paragraph", t("b, second paragraph")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("[a](https://x.io/a?q=1&r=2) and <https://x.io/b>",
+         [t("a", link="https://x.io/a?q=1&r=2"), t(" and "), t("https://x.io/b", link="https://x.io/b")]),
+        ("[js](javascript:alert(1))", [t("[js](javascript:alert(1))")]),  # not a link at all
+        ("[mail](mailto:a@b.c)", [t("mail")]),
+        ("**[a](https://x.io) `c`**", [t("a", "bold", link="https://x.io"), t(" ", "bold"),
+                                        t("c", "bold", "code")]),
+        ("\\*not italic\\*", [t("*not italic*")]),
+        ("![logo](https://x.io/l.png) text", [t("logo text")]),
+        ("<b>html</b> stays text", [t("<b>html</b> stays text")]),
+        ("line one  \nline two", [t("line one\nline two")]),
+    ],
+)  # fmt: skip
+def test_links_and_inline_edge_cases(markdown: str, expected: list[dict[str, Any]]) -> None:
+    assert spans(markdown) == expected
+
+
+def test_code_fences_keep_markdown_and_tildes_work() -> None:
+    assert markdown_to_blocks("~~~rust\nlet x = **y**;\n> z\nw\n~~~\n> q\nafter") == [
+        block("code", t("let x = **y**;\n> z\nw"), language="rust"),
+        block("quote", t("q")),
+        block("paragraph", t("after")),
+    ]
+
+
+def test_setext_and_indented_code_keep_the_old_contract() -> None:
+    # "---" under text is a divider, not a setext heading; indentation is ignored.
+    assert markdown_to_blocks("Title\n---\n\n    not code") == [
+        block("paragraph", t("Title")),
+        {"object": "block", "type": "divider", "divider": {}},
+        block("paragraph", t("not code")),
+    ]
+
+
+WORST_CASES = ["**a ", "*a ", "_a ", "[a](", "`a ", "> ", "- ", "***a", "[[[a]", "<a "]
+
+
+def _within(seconds: float, markdown: str) -> list[dict[str, Any]]:
+    """Convert in a thread and fail (rather than hang) when it takes longer than ``seconds``."""
+    out: list[list[dict[str, Any]]] = []
+    worker = threading.Thread(target=lambda: out.append(markdown_to_blocks(markdown)),
+                              daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert out, f"{len(markdown)} characters of {markdown[:8]!r} did not convert in {seconds}s"
+    return out[0]
+
+
+def test_one_mebibyte_of_the_worst_case_converts_in_linear_time() -> None:
+    # The regexes this replaced took 16-22 s on 64 KB of "**a " and hours on 1 MiB. The bound
+    # is loose on purpose (a loaded CI machine): bench/markdown.py measures the real time.
+    markdown = "**a " * (1 << 18)
+    blocks = _within(60, markdown)
+    text = "".join(o["text"]["content"] for b in blocks for o in b["paragraph"]["rich_text"])
+    assert text == markdown.strip()
+
+
+@pytest.mark.parametrize("pattern", WORST_CASES)
+def test_pathological_patterns_stay_linear(pattern: str) -> None:
+    small, large = pattern * 1000, pattern * 8000
+    t0 = time.perf_counter()
+    _within(30, small)
+    t1 = time.perf_counter()
+    _within(30, large)
+    t2 = time.perf_counter()
+    # 8x the input: linear is ~8x the time, quadratic ~64x. 32x leaves room for noise.
+    assert (t2 - t1) < 32 * max(t1 - t0, 0.002), (pattern, t1 - t0, t2 - t1)
