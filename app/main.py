@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
     app.front = front.ReceiverFront(app=functools.partial(FastAPI.__call__, app),
                                     state=app.state, max_body_bytes=settings.max_body_bytes,
-                                    trusted_hosts=settings.forwarded_allow_ips)
+                                    trusted_hosts=settings.forwarded_allow_ips,
+                                    body_timeout=settings.body_timeout_seconds,
+                                    max_reading=settings.max_bodies_reading)
     _describe_receivers(app)
     app.include_router(notion_receiver.router)
     if settings.slack_sandbox:

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(default="127.0.0.1,::1",
                                      validation_alias="FORWARDED_ALLOW_IPS")
 
+    # Security at the seams (issue 15): how long a request body may take to arrive (408),
+    # how many bodies the receivers read at once (503 past that), and whether http.request
+    # may call loopback and private addresses (link-local ones never).
+    body_timeout_seconds: float = Field(default=10.0, gt=0,
+                                        validation_alias="PASSERELLE_BODY_TIMEOUT_SECONDS")
+    max_bodies_reading: int = Field(default=64, ge=1,
+                                    validation_alias="PASSERELLE_MAX_BODIES_READING")
+    http_allow_private: bool = Field(default=False,
+                                     validation_alias="PASSERELLE_HTTP_ALLOW_PRIVATE")
+
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,25 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
-from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from app.errors import BadRequest, PayloadTooLarge, ReceiveError, UnsupportedMediaType
+
+# JSON nested deeper than this is refused (400): Python's decoder recurses (100k levels gave a
+# 500), and stored events nested hundreds of levels could not be shown (issue 15).
+MAX_JSON_DEPTH = 64
+
+
+class BodyTimeout(ReceiveError):
+    """The body did not arrive within ``PASSERELLE_BODY_TIMEOUT_SECONDS``."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class Busy(ReceiveError):
+    """Too many bodies are being read at once; the sender should retry."""
+
+    status = 503
+    code = "busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,50 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+_STRUCTURE = re.compile(r'["\\\[\]{}]')
+
+
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when the JSON ``text`` nests arrays and objects more than ``limit`` deep.
+
+    One pass over its brackets, quotes and backslashes (strings skipped), before the
+    recursive decoder sees it. Most bodies have fewer brackets than the limit: no pass at all.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped_until = 0, False, -1
+    for match in _STRUCTURE.finditer(text):
+        at = match.start()
+        if at < escaped_until:
+            continue
+        char = text[at]
+        if in_string:
+            if char == "\\":
+                escaped_until = at + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def parse_json(text: str, what: str = "body") -> Any:
+    """``text`` as JSON, or a 400 saying why (malformed, NaN/Infinity, nested too deep)."""
+    if too_deep(text):
+        raise BadRequest(f"{what} nests arrays and objects more than {MAX_JSON_DEPTH} levels "
+                         f"deep")
+    try:
+        return _DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+
+
 def json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or a 400 that says what is wrong with it.
 
@@ -83,9 +146,10 @@ def json_object(body: bytes) -> dict[str, Any]:
     """
     try:
         # What json.loads does with bytes, with a decoder built once.
-        data = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    data = parse_json(text)
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
     if b"\\u0000" in body and _has_nul(data):

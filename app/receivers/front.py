@@ -11,6 +11,7 @@ FastAPI untouched. The routes stay in the OpenAPI schema through ``OPENAPI_PATHS
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,8 +26,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.errors import ReceiveError
 from app.metrics import EVENTS_RECEIVED
-from app.receivers import slack, webhooks
-from app.receivers.common import Reply, read_body
+from app.receivers import slack, slack_verify, webhooks
+from app.receivers.common import BodyTimeout, Busy, Reply, read_body
 from app.runtime import Runtime
 
 Handler = Callable[[Runtime, Mapping[str, str], bytes], Awaitable[Reply]]
@@ -37,6 +38,15 @@ _SLACK: dict[str, Handler] = {
     "/slack/events": slack.events,
     "/slack/interactions": slack.interaction,
 }
+
+
+def check_before_body(rt: Runtime, path: str, headers: Mapping[str, str]) -> None:
+    """What a route can refuse from its headers alone, before reading the body (issue 15):
+    an unknown source or a wrong bearer token, a Slack that cannot verify anything."""
+    if path.startswith("/hooks/"):
+        webhooks.check_before_body(rt, source=path[7:], headers=headers)
+    else:
+        slack_verify.signing_secret(rt.settings)
 
 
 def route(path: str) -> Handler | None:
@@ -111,10 +121,32 @@ class ReceiverFront:
     state: State  # the FastAPI app's state; ``runtime`` is set there at start-up
     max_body_bytes: int
     trusted_hosts: str  # FORWARDED_ALLOW_IPS
+    # A body must arrive within this many seconds (408), and at most ``max_reading`` bodies
+    # are read at once (503 past that): slow or huge uploads cannot hold sockets and memory.
+    body_timeout: float = 10.0
+    max_reading: int = 64
 
     def __post_init__(self) -> None:
         self._app = _behind_proxy(self.app, self.trusted_hosts)
         self._redirect = _behind_proxy(_to_slashless, self.trusted_hosts)
+        self._reading = asyncio.Semaphore(self.max_reading)
+
+    async def _read(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
+        """The body, read within the time limit while holding one of the reading slots."""
+        try:
+            async with asyncio.timeout(min(1.0, self.body_timeout)):
+                await self._reading.acquire()
+        except TimeoutError:
+            raise Busy(f"more than {self.max_reading} request bodies are being read at "
+                       f"once: retry shortly") from None
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                return await read_body(receive, headers, self.max_body_bytes)
+        except TimeoutError:
+            raise BodyTimeout(f"the body did not arrive within {self.body_timeout:g} s "
+                              f"(PASSERELLE_BODY_TIMEOUT_SECONDS)") from None
+        finally:
+            self._reading.release()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -133,7 +165,8 @@ class ReceiverFront:
             return
         headers = _headers(scope)
         try:
-            body = await read_body(receive, headers, self.max_body_bytes)
+            check_before_body(self.state.runtime, path, headers)
+            body = await self._read(receive, headers)
             reply = await handler(self.state.runtime, headers, body)
         except ClientDisconnect:  # nobody left to answer
             return
@@ -155,7 +188,7 @@ def _operation(op_id: str, summary: str, description: str, ok: int, *,
         "requestBody": {"content": {content: {"schema": {"type": "object"}}}},
         "responses": {str(ok): {"description": "Accepted",
                                 "content": {"application/json": {"schema": {}}}},
-                      **{str(s): error for s in (400, 401, 413, 415)}},
+                      **{str(s): error for s in (400, 401, 408, 413, 415, 503)}},
     }
     if params:
         op["parameters"] = params

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -26,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from app.errors import BadRequest, Unauthorized
 from app.events import utcnow
-from app.receivers.common import json_object, read_body, require_content_type
+from app.receivers.common import BodyTimeout, json_object, read_body, require_content_type
 from app.receivers.notion_poll import ALL, SIGNALS
 from app.runtime import Runtime
 
@@ -54,7 +55,12 @@ def _parent_id(data: dict[str, Any]) -> str:
 @router.post("/notion/webhooks")
 async def notion_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
-    body = await read_body(request.receive, request.headers, rt.settings.max_body_bytes)
+    try:
+        async with asyncio.timeout(rt.settings.body_timeout_seconds):
+            body = await read_body(request.receive, request.headers, rt.settings.max_body_bytes)
+    except TimeoutError:
+        raise BodyTimeout(f"the body did not arrive within {rt.settings.body_timeout_seconds:g}"
+                          f" s (PASSERELLE_BODY_TIMEOUT_SECONDS)") from None
     configured = rt.settings.notion_webhook_token
     sent = request.headers.get("x-notion-signature")
     if sent is None:

@@ -9,7 +9,6 @@ the way except ``views.open`` for a modal (``slack_interactions``) and, once per
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +18,7 @@ from app.engine.triggers import SlackCommandTrigger
 from app.errors import BadRequest, ConnectorError
 from app.events import Event, new_id
 from app.receivers import slack_interactions as interactions
-from app.receivers.common import Reply, json_object, require_content_type
+from app.receivers.common import Reply, json_object, parse_json, require_content_type
 from app.receivers.slack_verify import signing_secret, verify
 from app.runtime import Runtime
 
@@ -167,10 +166,7 @@ async def interaction(rt: Runtime, headers: Mapping[str, str], body: bytes) -> R
     raw = _form(body).get("payload")
     if not raw:
         raise BadRequest("form field 'payload' is missing")
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"'payload' is not valid JSON: {exc}") from None
+    payload = parse_json(raw, "'payload'")
     if not isinstance(payload, dict):
         raise BadRequest("'payload' must be a JSON object")
     kind = payload.get("type")

@@ -83,16 +83,11 @@ def verify_signature(key: bytes, headers: Mapping[str, str], body: bytes, *,
     raise Unauthorized("webhook signature rejected: No matching signature found")
 
 
-def authenticate(secret: SecretStr, headers: Mapping[str, str], body: bytes) -> str | None:
-    """Verify a bearer token or a Standard Webhooks signature; returns the webhook id, if any."""
-    if "webhook-signature" in headers or "webhook-id" in headers:
-        try:
-            key = _hmac_key(secret.get_secret_value())
-        except ValueError:  # a whsec_ secret that is not base64: nothing can match it
-            raise Unauthorized("webhook signature rejected: malformed signature headers") \
-                from None
-        verify_signature(key, headers, body)
-        return str(headers.get("webhook-id"))
+def _signed(headers: Mapping[str, str]) -> bool:
+    return "webhook-signature" in headers or "webhook-id" in headers
+
+
+def _bearer(secret: SecretStr, headers: Mapping[str, str]) -> None:
     auth = headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -100,6 +95,30 @@ def authenticate(secret: SecretStr, headers: Mapping[str, str], body: bytes) -> 
                            "Standard Webhooks signature")
     if not hmac.compare_digest(token.strip().encode(), secret.get_secret_value().encode()):
         raise Unauthorized("bad bearer token")
+
+
+def check_before_body(rt: Runtime, *, source: str, headers: Mapping[str, str]) -> None:
+    """What needs no body, checked before it is read (issue 15): the source exists and, when
+    the request is not signed, its bearer token. A stranger's upload is refused unread."""
+    secret = _secret(rt.settings, source)
+    if secret is None:
+        raise NotFound(f"unknown webhook source '{source}': set {source_env_name(source)} "
+                       f"to accept it")
+    if not _signed(headers):
+        _bearer(secret, headers)
+
+
+def authenticate(secret: SecretStr, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Verify a bearer token or a Standard Webhooks signature; returns the webhook id, if any."""
+    if _signed(headers):
+        try:
+            key = _hmac_key(secret.get_secret_value())
+        except ValueError:  # a whsec_ secret that is not base64: nothing can match it
+            raise Unauthorized("webhook signature rejected: malformed signature headers") \
+                from None
+        verify_signature(key, headers, body)
+        return str(headers.get("webhook-id"))
+    _bearer(secret, headers)
     return None
 
 

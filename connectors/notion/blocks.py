@@ -59,8 +59,8 @@ _ALIASES = {
     "plaintext": "plain text",
 }
 
-# Texts up to this size convert in well under a millisecond: callers on an event loop convert
-# longer ones in a thread.
+# Texts up to this size convert in a few milliseconds: callers on an event loop convert longer
+# ones in a worker process (connectors/offload.py).
 INLINE_MARKDOWN_CHARS = 16_384
 _MD = MarkdownIt("commonmark", {"html": False}).disable(["lheading", "code"])
 _QUOTE_LINE = re.compile(r"[ \t]*>")

@@ -15,6 +15,7 @@ from pydantic import Field
 from app.errors import PermanentError, RetryableError
 from app.settings import Settings
 from app.store import Store
+from connectors import offload
 from connectors.base import ActionContext, ActionInput, Connector, action
 from connectors.notion.blocks import INLINE_MARKDOWN_CHARS, batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
@@ -124,11 +125,11 @@ class NotionConnector(Connector):
 
     async def write_content(self, page: str, text: str) -> int:
         """Append markdown as blocks, 100 per request; returns the number of blocks."""
-        # Linear, but a megabyte is about a second of CPU: off the event loop, so ingest and
-        # health checks keep answering meanwhile (issue 15). Short texts stay inline, where a
-        # thread hop would cost more than the conversion.
+        # Linear, but a megabyte is seconds of CPU: in the worker process, so ingest and health
+        # checks keep answering meanwhile (issue 15). Short texts stay inline, where the hop
+        # would cost more than the conversion.
         blocks = (markdown_to_blocks(text) if len(text) <= INLINE_MARKDOWN_CHARS
-                  else await asyncio.to_thread(markdown_to_blocks, text))
+                  else await offload.run(markdown_to_blocks, text))
         done = 0
         for batch in batches(blocks, 100):
             for attempt in range(4):
