@@ -149,7 +149,8 @@ class SlackEventTrigger(Trigger):
             return False
         if self.reaction and data.get("reaction") != self.reaction.strip(":"):
             return False
-        channel = data.get("channel") or (data.get("item") or {}).get("channel")
+        item = data.get("item")
+        channel = data.get("channel") or (item.get("channel") if isinstance(item, dict) else None)
         if self.channel and channel != self.channel:
             return False
         return _search(self.text, data.get("text"))
@@ -250,7 +251,8 @@ class ScheduleTrigger(Trigger):
 
 
 def _view_callback(data: dict[str, Any]) -> Any:
-    return (data.get("view") or {}).get("callback_id")
+    view = data.get("view")
+    return view.get("callback_id") if isinstance(view, dict) else None
 
 
 TRIGGERS: dict[str, type[Trigger]] = {

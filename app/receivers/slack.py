@@ -19,6 +19,7 @@ from app.errors import BadRequest, ConnectorError
 from app.events import Event, new_id
 from app.receivers import slack_interactions as interactions
 from app.receivers.common import Reply, json_object, parse_json, require_content_type
+from app.receivers.slack_shapes import check_interaction
 from app.receivers.slack_verify import signing_secret, verify
 from app.runtime import Runtime
 
@@ -142,14 +143,16 @@ async def events(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
 
 async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any) -> bool:
     """True when our own bot wrote this (or it is the edit echo of one of our messages)."""
-    authors = {inner.get("user"), inner.get("bot_id")}
+    # Fields are read defensively: a signed event may carry any JSON where Slack sends ids.
+    candidates = [inner.get("user"), inner.get("bot_id")]
     if inner.get("subtype") == "message_changed" and isinstance(inner.get("message"), dict):
-        authors |= {inner["message"].get("user"), inner["message"].get("bot_id")}
-    authors = {a for a in authors if isinstance(a, str) and a}
+        candidates += [inner["message"].get("user"), inner["message"].get("bot_id")]
+    authors = {a for a in candidates if isinstance(a, str) and a}
     if not authors:
         return False
     if isinstance(authorizations, list) and authors & {
-            a.get("user_id") for a in authorizations if isinstance(a, dict) and a.get("is_bot")}:
+            a.get("user_id") for a in authorizations
+            if isinstance(a, dict) and a.get("is_bot") and isinstance(a.get("user_id"), str)}:
         return True
     try:
         ours = await rt.connectors.get("slack").identity()  # type: ignore[attr-defined]
@@ -169,6 +172,7 @@ async def interaction(rt: Runtime, headers: Mapping[str, str], body: bytes) -> R
     payload = parse_json(raw, "'payload'")
     if not isinstance(payload, dict):
         raise BadRequest("'payload' must be a JSON object")
+    check_interaction(payload)
     kind = payload.get("type")
     if kind in ("shortcut", "message_action"):
         return await interactions.shortcut(rt, payload)
