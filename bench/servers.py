@@ -115,5 +115,7 @@ def passerelle_env(*, database_url: str, ok_url: str = "http://127.0.0.1:9/ok",
         "SLACK_SIGNING_SECRET": SLACK_SECRET,
         "PASSERELLE_ADMIN_TOKEN": "bench-admin-token",
         "BENCH_OK_URL": ok_url,
+        # The bench flows call a local endpoint (loopback): allowed as an operator would.
+        "PASSERELLE_HTTP_ALLOW_PRIVATE": "true",
         **extra,
     }

@@ -91,6 +91,15 @@ def _first_line(text: Any) -> str:
     return str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
 
 
+def _slack_escape(text: Any) -> str:
+    """Text made inert for a Slack message: ``&``, ``<`` and ``>`` as Slack's entities, so
+    event text cannot post ``<!channel>`` or a disguised ``<url|link>`` (issue 15;
+    https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    if text is None:
+        return ""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -133,6 +142,7 @@ def environment() -> _Env:
         isoweek=_isoweek,
         sprint=_sprint,
         first_line=_first_line,
+        slack_escape=_slack_escape,
     )
     env.globals.update(now=_now)
     return env

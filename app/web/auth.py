@@ -7,7 +7,7 @@ import hmac
 
 from fastapi import Request
 
-from app.errors import Unauthorized
+from app.errors import ReceiveError, Unauthorized
 
 COOKIE = "passerelle_session"
 
@@ -27,7 +27,35 @@ def is_admin(request: Request) -> bool:
     return bool(cookie) and hmac.compare_digest(cookie.encode(), session_value(token).encode())
 
 
+class Forbidden(ReceiveError):
+    status = 403
+    code = "forbidden"
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _same_origin_or_bearer(request: Request) -> bool:
+    """A bearer caller, or a browser that says (Origin) the call comes from this very origin.
+
+    Cookies travel with cross-site requests a foreign page makes; the Origin header is set by
+    the browser and cannot be forged by that page (issue 15). A cookie call without Origin is
+    refused too: browsers send it on every state-changing fetch.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    token: str = request.app.state.runtime.admin_token
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return True
+    origin = request.headers.get("origin")
+    return origin is not None and origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
+
+
 def require_admin(request: Request) -> None:
-    """FastAPI dependency for ``/api``."""
+    """FastAPI dependency for ``/api``: admin, and for state changes by cookie, same Origin."""
     if not is_admin(request):
         raise Unauthorized("admin token required: send Authorization: Bearer <token>")
+    if request.method not in _SAFE_METHODS and not _same_origin_or_bearer(request):
+        raise Forbidden("cross-origin request refused: a state-changing API call "
+                        "authenticated by the dashboard cookie must come from the "
+                        "dashboard's own origin (or use Authorization: Bearer)")

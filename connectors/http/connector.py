@@ -21,6 +21,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from pydantic import Field, HttpUrl
 from standardwebhooks.webhooks import Webhook
+from yarl import URL
 
 from connectors.base import (
     ActionContext,
@@ -31,8 +32,11 @@ from connectors.base import (
     action,
     parse_retry_after,
 )
+from connectors.http.addresses import CheckedResolver, RefusedAddress, check_host
 
 MAX_TEXT = 65_536
+MAX_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
 _RETRYABLE_STATUS = {408, 425, 429}
 
 
@@ -64,9 +68,16 @@ class HttpConnector(Connector):
         self._session: aiohttp.ClientSession | None = None
 
     @property
+    def allow_private(self) -> bool:
+        return bool(getattr(self.settings, "http_allow_private", False))
+
+    @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers={"User-Agent": "Passerelle/0.1"})
+            connector = aiohttp.TCPConnector(
+                resolver=CheckedResolver(allow_private=self.allow_private))
+            self._session = aiohttp.ClientSession(headers={"User-Agent": "Passerelle/0.1"},
+                                                  connector=connector)
         return self._session
 
     def _signature_headers(self, source: str, msg_id: str, payload: str) -> dict[str, str]:
@@ -95,22 +106,49 @@ class HttpConnector(Connector):
             headers.setdefault("Content-Type", "application/json")
         if inp.sign:
             headers.update(self._signature_headers(inp.sign, ctx.idempotency_key, content or ""))
+        method, url = inp.method, URL(str(inp.url))
+        data = content.encode() if content is not None else None
+        params: dict[str, str | int | float] | None = {
+            k: _param(v) for k, v in inp.params.items()}
+        timeout = aiohttp.ClientTimeout(total=inp.timeout)
         try:
-            async with self.session.request(
-                inp.method, str(inp.url), headers=headers,
-                params={k: _param(v) for k, v in inp.params.items()},
-                data=content.encode() if content is not None else None,
-                # A body without a Content-Type header goes without one (aiohttp would add
-                # application/octet-stream).
-                skip_auto_headers=() if "Content-Type" in headers else ("Content-Type",),
-                timeout=aiohttp.ClientTimeout(total=inp.timeout), allow_redirects=True,
-            ) as response:
-                raw = await response.read()
+            # Redirects are followed here, not by aiohttp, so that every hop's address is
+            # checked (addresses.py); the resolver checks the names, check_host the literals.
+            for _hop in range(MAX_REDIRECTS + 1):
+                check_host(url.host, allow_private=self.allow_private)
+                async with self.session.request(
+                    method, url, headers=headers, params=params, data=data,
+                    # A body without a Content-Type header goes without one (aiohttp would
+                    # add application/octet-stream).
+                    skip_auto_headers=() if "Content-Type" in headers else ("Content-Type",),
+                    timeout=timeout, allow_redirects=False,
+                ) as response:
+                    location = response.headers.get("location")
+                    if response.status not in _REDIRECTS or not location:
+                        raw = await response.read()
+                        break
+                next_url = url.join(URL(location))
+                if response.status == 303 or (response.status in (301, 302)
+                                              and method == "POST"):
+                    method, data = "GET", None  # what browsers and aiohttp do
+                    headers.pop("Content-Type", None)
+                if next_url.origin() != url.origin():
+                    headers.pop("Authorization", None)  # credentials stay with their host
+                url, params = next_url, None
+            else:
+                raise PermanentError(f"http.request: more than {MAX_REDIRECTS} redirects "
+                                     f"from {inp.url.host}")
         except TimeoutError as exc:
             raise RetryableError(f"http.request: {inp.method} {inp.url.host} timed out") from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise PermanentError(f"http.request: {exc.os_error.message}") from None
+            raise RetryableError(
+                f"http.request: could not reach {url.host}: {type(exc).__name__}"
+            ) from exc
         except aiohttp.ClientError as exc:
             raise RetryableError(
-                f"http.request: could not reach {inp.url.host}: {type(exc).__name__}"
+                f"http.request: could not reach {url.host}: {type(exc).__name__}"
             ) from exc
         return self._result(inp, response.status, response.headers, raw,
                             response.charset or "utf-8")

@@ -156,6 +156,7 @@ def base_env(tmp: Path, database_url: str, **extra: str) -> dict[str, str]:
         "PASSERELLE_POLL_INTERVAL": "0.05",
         "PASSERELLE_LEASE_SECONDS": "2",
         "PASSERELLE_MAX_ATTEMPTS": "12",
+        "PASSERELLE_HTTP_ALLOW_PRIVATE": "true",  # the flows call a recorder on 127.0.0.1
     })
     env.update(extra)
     return env

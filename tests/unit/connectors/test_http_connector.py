@@ -154,3 +154,52 @@ async def test_signed_requests_verify_with_the_standard_webhooks_library(monkeyp
 async def test_signing_without_a_secret_is_a_permanent_error(http) -> None:
     with pytest.raises(PermanentError, match="PASSERELLE_WEBHOOK_SECRET_NOWHERE"):
         await http.request(inp("http://127.0.0.1:9/catch", sign="nowhere"), CTX)
+
+
+# ---- which addresses may be called (issue 15) ------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/", "http://[::ffff:169.254.169.254]/",
+])  # fmt: skip
+async def test_link_local_is_never_called(url: str) -> None:
+    connector = HttpConnector(Settings(_env_file=None, http_allow_private=True))  # type: ignore[call-arg]
+    try:
+        with pytest.raises(PermanentError, match="link-local"):
+            await connector.request(RequestInput(method="GET", url=url, timeout=2), CTX)
+    finally:
+        await connector.aclose()
+
+
+async def test_loopback_only_when_allowed(catcher: Catcher) -> None:
+    closed = HttpConnector(Settings(_env_file=None, http_allow_private=False))  # type: ignore[call-arg]
+    try:
+        with pytest.raises(PermanentError, match="PASSERELLE_HTTP_ALLOW_PRIVATE"):
+            await closed.request(RequestInput(method="GET", url=catcher.url + "/ok"), CTX)
+        # A name that resolves to loopback is refused the same way, at connection time.
+        named = catcher.url.replace("127.0.0.1", "localhost")
+        with pytest.raises(PermanentError, match="localhost resolves to"):
+            await closed.request(RequestInput(method="GET", url=named + "/ok"), CTX)
+    finally:
+        await closed.aclose()
+    assert catcher.seen == []
+
+
+async def test_every_redirect_hop_is_checked(catcher: Catcher) -> None:
+    opened = HttpConnector(Settings(_env_file=None, http_allow_private=True))  # type: ignore[call-arg]
+    try:
+        catcher.reply = lambda: web.Response(
+            status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        with pytest.raises(PermanentError, match="link-local"):
+            await opened.request(RequestInput(method="GET", url=catcher.url + "/go"), CTX)
+        # A redirect to this same server is followed (and POST becomes GET on a 302).
+        hops = iter([web.Response(status=302, headers={"Location": "/landed"}),
+                     web.json_response({"here": True})])
+        catcher.reply = lambda: next(hops)
+        out = await opened.request(RequestInput(method="POST", url=catcher.url + "/start",
+                                                json={"a": 1}), CTX)
+        assert out["json"] == {"here": True}
+        assert [(s.method, s.path_qs) for s in catcher.seen[-2:]] == [("POST", "/catch/start"),
+                                                                      ("GET", "/landed")]
+    finally:
+        await opened.aclose()
