@@ -124,6 +124,7 @@ class NotionSandbox:
                     ),
                 }
                 for source in ws.data_sources.values()
+                if source.database_id not in ws.unshared
             ]
 
     def _fresh(self) -> tuple[Workspace, TokenBucket | None]:
@@ -141,4 +142,5 @@ class NotionSandbox:
 
     def _run(self, handler: Handler, call: Call) -> dict[str, Any]:
         with self._lock:
+            self._workspace.actor = call.actor
             return handler(self._workspace, call)

@@ -29,11 +29,12 @@ def search(ws: Workspace, call: Call) -> dict[str, Any]:
     found: list[tuple[str, dict[str, Any]]] = []
     if wanted in (None, "data_source"):
         for source in ws.data_sources.values():
-            if not ws.databases[source.database_id].in_trash:
+            trashed = source.in_trash or ws.databases[source.database_id].in_trash
+            if not trashed and ws.shared(source):
                 found.append((plain(source.title), ws.render_data_source(source)))
     if wanted in (None, "page"):
         for page in ws.pages.values():
-            if not page.in_trash:
+            if not page.in_trash and ws.shared(page):
                 found.append((ws.title_of(page), ws.render_page(page)))
     needle = query.casefold()
     results = [obj for title, obj in found if needle in title.casefold()]
@@ -86,13 +87,18 @@ def get_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
 
 
 def update_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
-    """Title and properties: add, rename (`{"name": ...}`), retype, or remove (`null`)."""
+    """Title and properties: add, rename (`{"name": ...}`), retype, or remove (`null`);
+    `in_trash` (or its older name `archived`) moves the data source to the trash and back."""
     source, body = ws.data_source(call.params["id"]), call.body
+    trash = body.get("in_trash", body.get("archived"))
+    if trash is not None and not isinstance(trash, bool):
+        raise body_invalid("body.in_trash", "should be a boolean", trash)
     title = rich_text(body["title"], "body.title") if "title" in body else source.title
     schema = source.properties
     if "properties" in body:
         schema = update_schema(schema, body["properties"], "body.properties", ws.data_sources.get)
     source.title, source.properties = title, schema
+    source.in_trash = source.in_trash if trash is None else trash
     ws.link_new_relations(source)
     source.edited = ws.now()
     return ws.render_data_source(source)

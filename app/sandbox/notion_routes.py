@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from app.sandbox import notion_databases as databases
 from app.sandbox import notion_pages as pages
 from app.sandbox.notion_errors import NotionError, body_invalid, validation
+from app.sandbox.notion_limits import check_payload, check_route
 from app.sandbox.notion_model import actor_of
 from app.sandbox.notion_state import Call, Workspace
 
@@ -91,14 +93,17 @@ def _endpoint(
     async def endpoint(request: Request) -> Response:
         try:
             _check_headers(request)
+            actor = _actor(request)
             admit()
             body = await _json(request)
             query = {key: request.query_params.getlist(key) for key in request.query_params}
-            call = Call(dict(request.path_params), query, body, actor=_actor(request))
+            check_route(handler.__name__, body, query)
+            call = Call(dict(request.path_params), query, body, actor=actor)
             result = run(handler, call)
         except NotionError as error:
             return _error(error)
-        return JSONResponse(result)
+        # Every answer carries a request id, as Notion's do (the id to quote to support).
+        return JSONResponse({**result, "request_id": str(uuid.uuid4())})
 
     endpoint.__name__ = f"notion_{handler.__name__}"
     return endpoint
@@ -137,6 +142,7 @@ def _actor(request: Request) -> str:
 
 async def _json(request: Request) -> dict[str, Any]:
     raw = await request.body()
+    check_payload(raw)
     if request.method == "GET" or not raw.strip():
         return {}
     try:

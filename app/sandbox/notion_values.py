@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.sandbox.notion_content import array, plain, rich_text
 from app.sandbox.notion_errors import body_invalid, too_long, validation
+from app.sandbox.notion_limits import MAX_EMAIL, MAX_PHONE, MAX_URL, check_length
 from app.sandbox.notion_model import BOT_USER_ID, Page, Prop, Schema, find_prop, parse_id, stamp
 from app.sandbox.notion_schema import new_option
 
@@ -87,8 +88,8 @@ class Writer:
         if prop.type in ("url", "email", "phone_number"):
             if not isinstance(value, str):
                 raise body_invalid(path, "should be a string or null", value)
-            if len(value) > 2000:
-                raise too_long(path, 2000, len(value))
+            limit = {"url": MAX_URL, "email": MAX_EMAIL}.get(prop.type, MAX_PHONE)
+            check_length(value, path, limit)
             return value
         if prop.type in ("select", "status"):
             return self._option(prop, value, path)
@@ -166,6 +167,7 @@ class Writer:
             url = item.get("external", {}).get("url") if isinstance(item, dict) else None
             if not isinstance(url, str):
                 raise body_invalid(f"{path}[{i}].external.url", "should be a string", item)
+            check_length(url, f"{path}[{i}].external.url", MAX_URL)
             name = item.get("name", url)
             if not isinstance(name, str):
                 raise body_invalid(f"{path}[{i}].name", "should be a string", name)
