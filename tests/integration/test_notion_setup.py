@@ -15,7 +15,7 @@ def run(*args: str) -> Any:
 
 
 def test_setup_creates_then_checks(hub_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    with hub_factory(sandbox_rate_limits=False) as hub:
+    with hub_factory() as hub:
         monkeypatch.setenv("PASSERELLE_SANDBOX_URL", hub.url)
         monkeypatch.setenv("PASSERELLE_FLOWS", str(hub.settings.flows))
         monkeypatch.delenv("NOTION_TOKEN", raising=False)
