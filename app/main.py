@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,16 +73,21 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         rt = await Runtime.start(settings, with_worker=worker)
         app.state.runtime = rt
         for hook in app.state.on_start:
-            hook(rt)
+            started = hook(rt)
+            if inspect.isawaitable(started):
+                await started
         try:
             yield
         finally:
+            for stop in app.state.on_stop:
+                await stop()
             await rt.close()
 
     app = _Passerelle(title="Passerelle", version=__version__, lifespan=lifespan,
                       docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.on_start = []
+    app.state.on_stop = []
     # The webhook and Slack receivers take the load: a plain ASGI front answers them before
     # FastAPI's machinery (app/receivers/front.py, docs/performance.md). Notion's receiver
     # comes first among the routes, ahead of the sandbox stand-ins' many routes.
@@ -112,6 +118,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
                            include_in_schema=False)
         app.state.on_start.append(
             lambda rt: rt.extras.setdefault("notion_sandbox", app.state.notion_sandbox))
+    if settings.any_sandbox:
+        from app.web import sandbox_admin
+
+        sandbox_admin.keep_sandboxes(app)
+        app.include_router(sandbox_admin.api_router)
+        app.include_router(sandbox_admin.router)
 
     @app.exception_handler(ReceiveError)
     async def _receive_error(request: Request, exc: ReceiveError) -> JSONResponse:

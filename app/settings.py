@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     sandbox_rate_limits: bool = Field(
         default=True, validation_alias="PASSERELLE_SANDBOX_RATE_LIMITS"
     )
+    # --- Sandbox a team can live in (issue 17) ---
+    # Where the CLI finds the running hub (`slack send`, `notion edit`, `sandbox reset`).
+    passerelle_url: str = Field(default="http://127.0.0.1:8000",
+                                validation_alias="PASSERELLE_URL")
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
 
