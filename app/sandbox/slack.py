@@ -36,6 +36,7 @@ from app.sandbox.slack_state import (
 )
 
 Method = Callable[[JSON], JSON]
+PERSON_TOKEN_PREFIX = "xoxp-sandbox-"
 READS = frozenset({"auth.test", "chat.getPermalink", "users.info", "users.lookupByEmail",
                    "conversations.info", "conversations.history"})
 
@@ -155,9 +156,9 @@ class SlackSandbox:
     def _person(self, token: str) -> str | None:
         """A user token ``xoxp-sandbox-<user id>`` acts as that seeded person (who can post in
         a channel, so that shortcuts and reactions have a message to point at)."""
-        if not token.startswith("xoxp-"):
+        if not token.startswith(PERSON_TOKEN_PREFIX):
             return None
-        user_id = token.rsplit("-", 1)[-1]
+        user_id = token.removeprefix(PERSON_TOKEN_PREFIX)
         user = self._ws.users.get(user_id)
         if user is None or user.is_bot:
             raise SlackRefusal("invalid_auth")
