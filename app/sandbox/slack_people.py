@@ -99,7 +99,9 @@ class SlackPerson:
         """Posts `text` as `user` in the stand-in's channel, then sends Slack's `message` event;
         returns the message's ts."""
         user, channel = person(user), channel_id(channel)
-        posted = await self._web_api("chat.postMessage", {"channel": channel, "text": text},
+        # A DM (D…) is addressed by the person's id, as chat.postMessage allows.
+        target = "U" + channel[1:] if channel.startswith("D") else channel
+        posted = await self._web_api("chat.postMessage", {"channel": target, "text": text},
                                      token=f"xoxp-sandbox-{user}")
         ts, channel = str(posted["ts"]), str(posted["channel"])
         event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,

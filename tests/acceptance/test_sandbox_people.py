@@ -68,6 +68,11 @@ def test_people_act_from_the_cli_and_the_sandbox_survives_a_restart(
 ) -> None:
     with hub_factory(SHIPPED) as hub:
         cli_env(hub)
+        # `notion setup` in the sandbox finds the seeded databases, creates no second set.
+        found = run("notion", "setup")
+        assert "checked  Feedback" in found and "created" not in found
+        sandbox = hub.app.state.notion_sandbox
+        assert [s["database"] for s in sandbox.summary()].count("Feedback") == 1
         # Grace posts in #product-feedback as a person (not as the bot) ...
         ts = run("slack", "send", "message", "--channel", "#product-feedback", "--user",
                  "U0GRACE", "Acme wants SSO on the Team plan #security")
