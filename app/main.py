@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
-from app.errors import ReceiveError
+from app.errors import ConfigError, ReceiveError
 from app.runtime import Runtime
 from app.settings import Settings
 from app.web import api, dashboard, health
@@ -63,6 +63,19 @@ def _describe_receivers(app: FastAPI) -> None:
 # middleware would wrap every request, the receivers' included, which read neither the client
 # address nor the scheme; the front applies it to the requests that do (receivers/front.py).
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
+
+
+def _notion_faults(settings: Settings) -> Any:
+    from app.sandbox.notion_faults import Faults
+
+    try:
+        statuses = tuple(int(s) for s in settings.sandbox_fault_statuses.split(",") if s.strip())
+        return Faults(error_rate=settings.sandbox_fault_rate, statuses=statuses,
+                      slow_rate=settings.sandbox_slow_rate,
+                      slow_seconds=settings.sandbox_slow_seconds,
+                      query_lag_seconds=settings.sandbox_query_lag_ms / 1000)
+    except ValueError as exc:
+        raise ConfigError(f"PASSERELLE_SANDBOX_FAULT_*: {exc}") from None
 
 
 def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
@@ -113,7 +126,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
-            rate_limit=3.0 if settings.sandbox_rate_limits else None)
+            rate_limit=3.0 if settings.sandbox_rate_limits else None,
+            faults=_notion_faults(settings))
         app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1",
                            include_in_schema=False)
         app.state.on_start.append(

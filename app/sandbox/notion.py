@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from fastapi import APIRouter
 
 from app.sandbox.notion_content import plain
+from app.sandbox.notion_faults import Faults
 from app.sandbox.notion_model import BOT_USER_ID, parse_id
 from app.sandbox.notion_routes import Handler, TokenBucket, build_router
 from app.sandbox.notion_snapshot import dump_workspace, load_workspace
@@ -58,7 +59,9 @@ class NotionSandbox:
         burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
+        faults: Faults | None = None,
     ) -> None:
+        self.faults = faults or Faults()
         self._seed = deepcopy(seed or [])
         self._rate_limit, self._burst, self._clock, self._now = rate_limit, burst, clock, now
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
@@ -67,7 +70,7 @@ class NotionSandbox:
 
     def router(self) -> APIRouter:
         """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
-        return build_router(admit=self._admit, run=self._run)
+        return build_router(admit=self._admit, run=self._run, faults=self.faults)
 
     def reset(self) -> None:
         """Back to the seeded state (new ids) with a full rate-limit bucket."""
@@ -83,6 +86,7 @@ class NotionSandbox:
 
     def restore(self, data: dict[str, Any]) -> None:
         workspace = load_workspace(data, now=self._now)
+        workspace.query_lag, workspace.clock = self.faults.query_lag_seconds, self._clock
         with self._lock:
             self._workspace = workspace
 
@@ -147,6 +151,7 @@ class NotionSandbox:
     def _fresh(self) -> tuple[Workspace, TokenBucket | None]:
         workspace = Workspace(now=self._now)
         workspace.seed(deepcopy(self._seed))
+        workspace.query_lag, workspace.clock = self.faults.query_lag_seconds, self._clock
         bucket = None
         if self._rate_limit is not None:
             bucket = TokenBucket(rate=self._rate_limit, burst=self._burst, clock=self._clock)

@@ -34,8 +34,9 @@ def search(ws: Workspace, call: Call) -> dict[str, Any]:
                 found.append((plain(source.title), ws.render_data_source(source)))
     if wanted in (None, "page"):
         for page in ws.pages.values():
-            if not page.in_trash and ws.shared(page):
-                found.append((ws.title_of(page), ws.render_page(page)))
+            seen = ws.as_queried(page) if ws.shared(page) else None
+            if seen is not None and not seen["in_trash"]:
+                found.append((ws.title_of(page), seen))
     needle = query.casefold()
     results = [obj for title, obj in found if needle in title.casefold()]
     results.sort(key=lambda obj: obj["last_edited_time"], reverse=descending)
@@ -112,8 +113,9 @@ def query_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
     source, body = ws.data_source(call.params["id"]), call.body
     test = compile_filter(body.get("filter"), source.properties)
     sorts = compile_sorts(body.get("sorts"), source.properties)
-    pages = [p for p in ws.pages.values() if p.data_source_id == source.id and not p.in_trash]
-    rows = [ws.render_page(page) for page in reversed(pages)]
+    pages = [p for p in ws.pages.values() if p.data_source_id == source.id]
+    seen = [ws.as_queried(page) for page in reversed(pages)]
+    rows = [row for row in seen if row is not None and not row["in_trash"]]
     rows = sort_rows([row for row in rows if test(row)], sorts)
     answer = paginate(
         rows, body.get("start_cursor"), body.get("page_size"), "page_or_data_source", "body"

@@ -7,6 +7,7 @@ request halfway through a change.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -68,6 +69,11 @@ class Workspace:
         # they do. `actor` is who the current request acts as (set per call by the sandbox).
         self.unshared: set[str] = set()
         self.actor = BOT_USER_ID
+        # Eventual consistency of search and queries (notion_faults.py): page id -> (monotonic
+        # time until which queries see the old state, that old rendering or None if new).
+        self.query_lag = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self.lagged: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self.root = self.add_page(
             {"type": "workspace", "workspace": True}, {"title": text(ROOT_TITLE)}
         )
@@ -98,6 +104,24 @@ class Workspace:
         self.children[self.root.id].remove(database.id)
         database.parent = {"type": "workspace", "workspace": True}
         self.unshared.add(database.id)
+
+    def lag(self, page: Page, *, new: bool) -> None:
+        """Called before a page changes: queries keep seeing the former state for a while."""
+        if self.query_lag <= 0:
+            return
+        now = self.clock()
+        if page.id in self.lagged and self.lagged[page.id][0] > now:
+            return  # already stale since an earlier write: the oldest view stays
+        self.lagged[page.id] = (now + self.query_lag, None if new else self.render_page(page))
+
+    def as_queried(self, page: Page) -> dict[str, Any] | None:
+        """The page as search and queries see it now (None: not visible to them yet)."""
+        seen = self.lagged.get(page.id)
+        if seen is not None:
+            if seen[0] > self.clock():
+                return seen[1]
+            del self.lagged[page.id]
+        return self.render_page(page)
 
     def shared(self, record: Page | Database | DataSource) -> bool:
         """Whether the current actor may see `record` (people see all, the bot what is shared)."""

@@ -20,7 +20,7 @@ from connectors.notion.blocks import batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
-from connectors.notion.upsert import upsert
+from connectors.notion.upsert import RecentKeys, upsert
 from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_pages, where_filter
 
 Ref = Field(min_length=1, max_length=2000)
@@ -90,6 +90,7 @@ class NotionConnector(Connector):
         self._api: NotionApi | None = None
         self._schemas: Schemas | None = None
         self.key_locks: dict[str, asyncio.Lock] = {}
+        self.recent_keys = RecentKeys()  # pages upserts just created (queries lag writes)
         # Upserts of one key are serialised across the hub's processes through the store.
         self.store = store
 
