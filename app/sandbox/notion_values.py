@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.sandbox.notion_content import array, plain, rich_text
 from app.sandbox.notion_errors import body_invalid, too_long, validation
-from app.sandbox.notion_limits import MAX_EMAIL, MAX_PHONE, MAX_URL, check_length
+from app.sandbox.notion_limits import MAX_EMAIL, MAX_PHONE, MAX_URL, check_keys, check_length
 from app.sandbox.notion_model import BOT_USER_ID, Page, Prop, Schema, find_prop, parse_id, stamp
 from app.sandbox.notion_schema import new_option
 
@@ -72,6 +72,7 @@ class Writer:
             raw = {prop.type: raw}  # Notion accepts the bare rich text array too
         if not isinstance(raw, dict) or prop.type not in raw:
             raise validation(f"{prop.name} is expected to be {prop.type}.")
+        check_keys(raw, {"type", "id", prop.type}, path)
         value, path = raw[prop.type], f"{path}.{prop.type}"
         if prop.type in ("title", "rich_text"):
             return rich_text(value, path)
@@ -104,6 +105,7 @@ class Writer:
     def _option(self, prop: Prop, raw: Any, path: str) -> str:
         if not isinstance(raw, dict):
             raise body_invalid(path, "should be an object", raw)
+        check_keys(raw, {"id", "name", "color", "description"}, path)
         options = prop.config["options"] + [o for p, o in self.new_options if p is prop]
         if "id" in raw and "name" not in raw:
             found = next((o for o in options if o["id"] == raw["id"]), None)
@@ -132,6 +134,7 @@ class Writer:
     def _date(self, prop: Prop, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise body_invalid(path, "should be an object or null", value)
+        check_keys(value, {"start", "end", "time_zone"}, path)
         start = _iso(value.get("start"), f"{path}.start")
         end = _iso(value["end"], f"{path}.end") if value.get("end") is not None else None
         zone = value.get("time_zone")

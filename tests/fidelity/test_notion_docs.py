@@ -27,12 +27,14 @@ AUTH = "https://developers.notion.com/reference/authentication"
 PAGE = "https://developers.notion.com/reference/page"
 BLOCK = "https://developers.notion.com/reference/block"
 RICH = "https://developers.notion.com/reference/rich-text"
+PROPS = "https://developers.notion.com/reference/page-property-values"
 UPDATE_DS = "https://developers.notion.com/reference/update-a-data-source"
 SHARE = "https://developers.notion.com/docs/create-a-notion-integration#give-your-integration-page-permissions"
 ADA = "3f1e6a4c-8b52-4d0e-a7c1-2b9d5e8f0a11"
 SEED = [{"title": "Feedback", "properties": {
     "Name": {"title": {}}, "Link": {"url": {}}, "Mail": {"email": {}},
-    "Phone": {"phone_number": {}}}}]
+    "Phone": {"phone_number": {}}, "Source": {"select": {"options": [{"name": "Slack"}]}},
+    "When": {"date": {}}}}]
 
 
 def _text(content: str, **extra: Any) -> dict[str, Any]:
@@ -108,6 +110,15 @@ REFUSED_PAGES: list[tuple[str, str, Any, str]] = [
     (RICH, "unknown nested key", lambda s: _new_page(s, Name={"title": [
         {"type": "text", "text": {"content": "x", "bold": True}}]}),
      "title[0].text.bold should be not present"),
+    (PROPS, "unknown select key", lambda s: _new_page(
+        s, Source={"select": {"name": "Slack", "colour": "red"}}),
+     "Source.select.colour should be not present"),
+    (PROPS, "unknown date key", lambda s: _new_page(
+        s, When={"date": {"start": "2026-01-01", "stop": "2026-01-02"}}),
+     "When.date.stop should be not present"),
+    (PROPS, "unknown value key", lambda s: _new_page(
+        s, Source={"select": {"name": "Slack"}, "multi": True}),
+     "Source.multi should be not present"),
     (BLOCK, "unknown block key", lambda s: {**_new_page(s), "children": [
         {"type": "paragraph", "paragraph": {"rich_text": [], "size": 3}}]},
      "paragraph.size should be not present"),
