@@ -132,8 +132,9 @@ async def test_feedback_journey(hub_factory, secrets_env) -> None:
             # 2. The same Slack message saved twice by shortcut: one page, one update.
             # Grace's message, as she posted it in #product-feedback.
             text = "Acme wants SSO on the Team plan #security"
-            posted = hub.app.state.slack_sandbox.call(
-                "chat.postMessage", {"channel": "C0FEEDBACK", "text": text}, token="xoxb-user")
+            posted = hub.app.state.slack_sandbox.call(  # as Grace, with her user token
+                "chat.postMessage", {"channel": "C0FEEDBACK", "text": text},
+                token="xoxp-sandbox-U0GRACE")
             message = {"type": "message", "ts": posted["ts"], "user": "U0GRACE", "text": text}
             for _ in range(2):
                 shortcut = message_shortcut("save_feedback", message=message,
