@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.sandbox.jsonable import plain, revive
 from app.sandbox.notion_model import Block, Comment, Database, DataSource, Page, Prop
 from app.sandbox.notion_state import Workspace
-from app.sandbox.persist import plain, revive
 
 SHAPE = 1  # bump when the records change shape; older snapshots are then not restored
 

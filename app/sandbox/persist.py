@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-from datetime import datetime
 from typing import Any, Protocol
 
 from app.settings import Settings
@@ -32,30 +30,6 @@ class Keepable(Protocol):
     def restore(self, data: dict[str, Any]) -> None: ...
 
     def reset(self) -> None: ...
-
-
-def plain(value: Any) -> Any:
-    """Dataclasses, datetimes and containers as JSON values (datetimes as ISO strings)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def revive(value: Any) -> Any:
-    """The inverse of `plain` for datetimes (dataclasses are rebuilt by their owners)."""
-    if isinstance(value, dict):
-        if value.keys() == {"$dt"}:
-            return datetime.fromisoformat(value["$dt"])
-        return {k: revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [revive(v) for v in value]
-    return value
 
 
 class SandboxKeeper:
