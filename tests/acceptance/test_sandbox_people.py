@@ -6,6 +6,7 @@ The CLI runs in-process (Typer's runner) against a real served hub found by PASS
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.receivers.notion_poll import SNAPSHOTS
 from connectors.notion.properties import page_to_plain
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
@@ -140,3 +142,40 @@ def test_bad_people_actions_are_refused_clearly(hub_factory: Any,
             assert expected in result.output, (args, result.output)
 
 
+
+
+TRIAGED = """
+name: triaged
+on:
+  notion.page: {database: Feedback, changed: Status, to: Triaged}
+steps:
+  - id: tell
+    use: slack.post
+    with: {channel: C0RELEASES, text: "Triaged by a person"}
+"""
+
+
+def test_notion_edit_as_a_person_fires_notion_triggers(
+        hub_factory: Any, cli_env: Callable[[Any], None]) -> None:
+    with hub_factory({"triaged.yaml": TRIAGED}) as hub:
+        cli_env(hub)
+        sandbox = hub.app.state.notion_sandbox
+        source = sandbox.data_source_by_title("Feedback")["id"]
+        with httpx.Client(base_url=f"{hub.url}/sandbox/notion/v1", timeout=30, headers={
+                "Authorization": "Bearer ntn_integration", "Notion-Version": "2025-09-03"}) as n:
+            page = n.post("/pages", json={"parent": {"data_source_id": source}, "properties": {
+                "Name": {"title": [{"text": {"content": "Dark mode"}}]}}}).json()
+
+        async def seen() -> Any:
+            async with hub.store() as store:
+                return await store.kv_get(SNAPSHOTS, page["id"])
+
+        deadline = time.monotonic() + 20
+        while not asyncio.run(seen()):  # the watcher knows the page as it was
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        run("notion", "edit", page["id"], "--set", "Status=Triaged", "--as", "Grace Hopper")
+        runs = settle(hub)
+        assert [r["flow"] for r in runs] == ["triaged"]
+        told = [m for m in hub.app.state.slack_sandbox.messages() if m["kind"] == "post"]
+        assert [m["text"] for m in told] == ["Triaged by a person"]
