@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
-from app.errors import ReceiveError
+from app.errors import ConfigError, ReceiveError
 from app.runtime import Runtime
 from app.settings import Settings
 from app.web import api, dashboard, health
@@ -64,6 +65,19 @@ def _describe_receivers(app: FastAPI) -> None:
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
+def _notion_faults(settings: Settings) -> Any:
+    from app.sandbox.notion_faults import Faults
+
+    try:
+        statuses = tuple(int(s) for s in settings.sandbox_fault_statuses.split(",") if s.strip())
+        return Faults(error_rate=settings.sandbox_fault_rate, statuses=statuses,
+                      slow_rate=settings.sandbox_slow_rate,
+                      slow_seconds=settings.sandbox_slow_seconds,
+                      query_lag_seconds=settings.sandbox_query_lag_ms / 1000)
+    except ValueError as exc:
+        raise ConfigError(f"PASSERELLE_SANDBOX_FAULT_*: {exc}") from None
+
+
 def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -72,16 +86,21 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         rt = await Runtime.start(settings, with_worker=worker)
         app.state.runtime = rt
         for hook in app.state.on_start:
-            hook(rt)
+            started = hook(rt)
+            if inspect.isawaitable(started):
+                await started
         try:
             yield
         finally:
+            for stop in app.state.on_stop:
+                await stop()
             await rt.close()
 
     app = _Passerelle(title="Passerelle", version=__version__, lifespan=lifespan,
                       docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.on_start = []
+    app.state.on_stop = []
     # The webhook and Slack receivers take the load: a plain ASGI front answers them before
     # FastAPI's machinery (app/receivers/front.py, docs/performance.md). Notion's receiver
     # comes first among the routes, ahead of the sandbox stand-ins' many routes.
@@ -109,11 +128,18 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
-            rate_limit=3.0 if settings.sandbox_rate_limits else None)
+            rate_limit=3.0 if settings.sandbox_rate_limits else None,
+            faults=_notion_faults(settings))
         app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1",
                            include_in_schema=False)
         app.state.on_start.append(
             lambda rt: rt.extras.setdefault("notion_sandbox", app.state.notion_sandbox))
+    if settings.any_sandbox:
+        from app.web import sandbox_admin
+
+        sandbox_admin.keep_sandboxes(app)
+        app.include_router(sandbox_admin.api_router)
+        app.include_router(sandbox_admin.router)
 
     @app.exception_handler(ReceiveError)
     async def _receive_error(request: Request, exc: ReceiveError) -> JSONResponse:

@@ -92,6 +92,23 @@ class Settings(BaseSettings):
     sandbox_rate_limits: bool = Field(
         default=True, validation_alias="PASSERELLE_SANDBOX_RATE_LIMITS"
     )
+    # --- Sandbox a team can live in (issue 17) ---
+    # Where the CLI finds the running hub (`slack send`, `notion edit`, `sandbox reset`).
+    passerelle_url: str = Field(default="http://127.0.0.1:8000",
+                                validation_alias="PASSERELLE_URL")
+    # Notion stand-in faults on demand, all off by default (app/sandbox/notion_faults.py):
+    # a fraction of requests refused with one of the statuses, a fraction answered late, and
+    # search/queries lagging writes by some milliseconds.
+    sandbox_fault_rate: float = Field(default=0.0, ge=0, le=1,
+                                      validation_alias="PASSERELLE_SANDBOX_FAULT_RATE")
+    sandbox_fault_statuses: str = Field(default="409,500,502,503,529",
+                                        validation_alias="PASSERELLE_SANDBOX_FAULT_STATUSES")
+    sandbox_slow_rate: float = Field(default=0.0, ge=0, le=1,
+                                     validation_alias="PASSERELLE_SANDBOX_SLOW_RATE")
+    sandbox_slow_seconds: float = Field(default=2.0, ge=0, le=60,
+                                        validation_alias="PASSERELLE_SANDBOX_SLOW_SECONDS")
+    sandbox_query_lag_ms: int = Field(default=0, ge=0, le=60_000,
+                                      validation_alias="PASSERELLE_SANDBOX_QUERY_LAG_MS")
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from app.cli.base import cli, run_async
@@ -26,6 +28,12 @@ def setup(
     specs = load_specs(settings.flows)
     ids = {s["title"]: settings.env(s["env"]) if s.get("env") else None for s in specs}
     checking = check or any(ids.values())
+    if settings.notion_sandbox:
+        # The sandbox's stand-in already holds the seeded databases: find them at the running
+        # hub (PASSERELLE_URL) instead of creating a second set.
+        settings = settings.model_copy(update={"sandbox_url": settings.passerelle_url})
+        if not checking and not parent:
+            ids, checking = run_async(_seeded(settings, specs)), True
     if not checking and not parent:
         typer.echo("error: give --parent <page URL or id> to create the databases, or set "
                    + ", ".join(s["env"] for s in specs if s.get("env"))
@@ -49,6 +57,28 @@ def setup(
             await api.aclose()
 
     report = run_async(main())
+    _print(report, specs)
+
+
+async def _seeded(settings: Settings, specs: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Title -> database id of the stand-in's databases named like the specs."""
+    api = NotionApi(settings)
+    found: dict[str, str | None] = {}
+    try:
+        for spec in specs:
+            answer = await api.call(f"notion setup: find {spec['title']!r}", api.sdk.search,
+                                    safe_to_repeat=True, query=spec["title"],
+                                    filter={"property": "object", "value": "data_source"})
+            exact = [r for r in answer.get("results", [])
+                     if "".join(t.get("plain_text", "") for t in r.get("title", []))
+                     == spec["title"]]
+            found[spec["title"]] = exact[0]["parent"]["database_id"] if exact else None
+    finally:
+        await api.aclose()
+    return found
+
+
+def _print(report: notion_setup.SetupReport, specs: list[dict[str, Any]]) -> None:
     for title, ds in report.created.items():
         typer.echo(f"  created  {title}  ({ds.database_id})")
     for title, ds in report.checked.items():

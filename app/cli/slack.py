@@ -47,7 +47,8 @@ def manifest(
 def sign_command(
     command: str = typer.Argument(..., help="The slash command, e.g. /feedback."),
     text: str = typer.Argument("", help="What the user typed after the command."),
-    url: str = typer.Option("http://127.0.0.1:8000", "--url", help="Base URL of the hub."),
+    url: str = typer.Option(None, "--url",
+                            help="Base URL of the hub (default: PASSERELLE_URL)."),
     user: str = typer.Option("U0ADA", "--user", help="Slack user id of the sender."),
     channel: str = typer.Option("C0FEEDBACK", "--channel", help="Slack channel id."),
 ) -> None:
@@ -60,7 +61,7 @@ def sign_command(
     except PasserelleError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    base = url.rstrip("/")
+    base = (url or settings.passerelle_url).rstrip("/")
     key = secrets.token_urlsafe(9)
     if settings.slack_sandbox:
         response_url = f"{base}/sandbox/slack/response/{key}"

@@ -130,6 +130,11 @@ class SlackCommandTrigger(Trigger):
         return _search(self.text, data.get("text"))
 
 
+# Subtypes that are still a new message someone wrote (https://api.slack.com/events/message).
+NEW_MESSAGES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
+CHANNEL_TYPES = {"channels": "channel", "groups": "group", "im": "im", "mpim": "mpim"}
+
+
 class SlackEventTrigger(Trigger):
     kind = "slack.event"
     short = "type"
@@ -138,13 +143,29 @@ class SlackEventTrigger(Trigger):
     channel: str | None = None
     text: str | None = None
     include_bots: bool = False
+    # Messages: without `subtype`, only new messages match (an edit's message_changed, a
+    # message_deleted, a channel_join… do not rerun the flow); name one to get those.
+    subtype: str | None = Field(default=None, pattern=r"^[a-z_]+$")
 
     _check_text = field_validator("text")(_regex)
 
     def matches(self, event: Event, flow: str) -> bool:
         data = event.data
-        if event.type != "slack.event" or data.get("type") != self.type:
+        if event.type != "slack.event":
             return False
+        kind, _, conversation = self.type.partition(".")
+        if kind == "message" and conversation:
+            # message.im / .channels / .groups / .mpim: Slack's subscriptions per conversation
+            # kind, told apart by the event's channel_type (https://api.slack.com/events/message.im)
+            if data.get("type") != "message" or data.get("channel_type") != CHANNEL_TYPES.get(
+                    conversation):
+                return False
+        elif data.get("type") != self.type:
+            return False
+        if kind == "message":
+            subtype = data.get("subtype")
+            if subtype != self.subtype and (self.subtype or subtype not in NEW_MESSAGES):
+                return False
         if not self.include_bots and data.get("passerelle_from_bot"):
             return False
         if self.reaction and data.get("reaction") != self.reaction.strip(":"):

@@ -129,8 +129,11 @@ async def events(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
     inner, event_id = payload.get("event"), payload.get("event_id")
     if not isinstance(inner, dict) or not isinstance(event_id, str) or not event_id:
         raise BadRequest("event_callback needs 'event' (an object) and 'event_id'")
-    data: JSON = {**inner, "event_id": event_id, "team_id": payload.get("team_id")}
-    own = await _from_our_bot(rt, inner, payload.get("authorizations"))
+    data: JSON = {**inner, "event_id": event_id, "team_id": payload.get("team_id"),
+                  # org-wide (Enterprise Grid) installs: https://api.slack.com/enterprise/apps
+                  "enterprise_id": payload.get("enterprise_id"),
+                  "is_enterprise_install": payload.get("is_enterprise_install") is True}
+    own = await _from_our_bot(rt, inner, payload.get("authorizations"), payload.get("api_app_id"))
     if own:
         data["passerelle_from_bot"] = True
     actor = inner.get("user") if isinstance(inner.get("user"), str) and not own else None
@@ -141,13 +144,26 @@ async def events(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
     return Reply()
 
 
-async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any) -> bool:
-    """True when our own bot wrote this (or it is the edit echo of one of our messages)."""
-    # Fields are read defensively: a signed event may carry any JSON where Slack sends ids.
-    candidates = [inner.get("user"), inner.get("bot_id")]
+def _apps(message: JSON) -> set[str]:
+    profile = message.get("bot_profile")
+    found = {message.get("app_id"), profile.get("app_id") if isinstance(profile, dict) else None}
+    return {a for a in found if isinstance(a, str) and a}
+
+
+async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any, app_id: Any) -> bool:
+    """True when our own bot wrote this (or it is the edit echo of one of our messages).
+
+    A bot message names its app (`app_id`, `bot_profile.app_id`): our app's is the envelope's
+    `api_app_id`, any other app's bot is someone else, as Slack tells them apart."""
+    apps = _apps(inner)
     if inner.get("subtype") == "message_changed" and isinstance(inner.get("message"), dict):
-        candidates += [inner["message"].get("user"), inner["message"].get("bot_id")]
-    authors = {a for a in candidates if isinstance(a, str) and a}
+        apps |= _apps(inner["message"])
+    if apps and isinstance(app_id, str):
+        return app_id in apps
+    authors = {inner.get("user"), inner.get("bot_id")}
+    if inner.get("subtype") == "message_changed" and isinstance(inner.get("message"), dict):
+        authors |= {inner["message"].get("user"), inner["message"].get("bot_id")}
+    authors = {a for a in authors if isinstance(a, str) and a}
     if not authors:
         return False
     if isinstance(authorizations, list) and authors & {

@@ -25,6 +25,12 @@ ACTION_SCOPES: dict[str, tuple[str, ...]] = {
 # Event type of a trigger -> (bot events to subscribe to, scopes they need).
 EVENT_SUBSCRIPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "message": (("message.channels",), ("channels:history",)),
+    # https://api.slack.com/events/message.im and its siblings: one subscription per kind of
+    # conversation, each with its history scope.
+    "message.channels": (("message.channels",), ("channels:history",)),
+    "message.groups": (("message.groups",), ("groups:history",)),
+    "message.im": (("message.im",), ("im:history",)),
+    "message.mpim": (("message.mpim",), ("mpim:history",)),
     "app_mention": (("app_mention",), ("app_mentions:read",)),
     "reaction_added": (("reaction_added",), ("reactions:read",)),
     "reaction_removed": (("reaction_removed",), ("reactions:read",)),

@@ -18,9 +18,15 @@ from typing import Any, ClassVar
 from fastapi import APIRouter
 
 from app.sandbox.notion_content import plain
+from app.sandbox.notion_faults import Faults
 from app.sandbox.notion_model import BOT_USER_ID, parse_id
 from app.sandbox.notion_routes import Handler, TokenBucket, build_router
+from app.sandbox.notion_snapshot import dump_workspace, load_workspace
 from app.sandbox.notion_state import Call, Workspace
+
+READS = frozenset({"search", "get_database", "get_data_source", "query_data_source", "get_page",
+                   "get_block", "list_children", "list_users", "get_me", "get_user",
+                   "list_comments"})
 
 
 def _utcnow() -> datetime:
@@ -53,21 +59,36 @@ class NotionSandbox:
         burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utcnow,
+        faults: Faults | None = None,
     ) -> None:
+        self.faults = faults or Faults()
         self._seed = deepcopy(seed or [])
         self._rate_limit, self._burst, self._clock, self._now = rate_limit, burst, clock, now
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
         self._workspace, self._bucket = self._fresh()
+        self.version = 0  # counts changes, so the keeper (persist.py) saves only after one
 
     def router(self) -> APIRouter:
         """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
-        return build_router(admit=self._admit, run=self._run)
+        return build_router(admit=self._admit, run=self._run, faults=self.faults)
 
     def reset(self) -> None:
         """Back to the seeded state (new ids) with a full rate-limit bucket."""
         fresh = self._fresh()
         with self._lock:
             self._workspace, self._bucket = fresh
+            self.version += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """The workspace as JSON (see app/sandbox/persist.py)."""
+        with self._lock:
+            return dump_workspace(self._workspace)
+
+    def restore(self, data: dict[str, Any]) -> None:
+        workspace = load_workspace(data, now=self._now)
+        workspace.query_lag, workspace.clock = self.faults.query_lag_seconds, self._clock
+        with self._lock:
+            self._workspace = workspace
 
     def database_by_title(self, title: str) -> dict[str, Any]:
         with self._lock:
@@ -124,11 +145,13 @@ class NotionSandbox:
                     ),
                 }
                 for source in ws.data_sources.values()
+                if source.database_id not in ws.unshared
             ]
 
     def _fresh(self) -> tuple[Workspace, TokenBucket | None]:
         workspace = Workspace(now=self._now)
         workspace.seed(deepcopy(self._seed))
+        workspace.query_lag, workspace.clock = self.faults.query_lag_seconds, self._clock
         bucket = None
         if self._rate_limit is not None:
             bucket = TokenBucket(rate=self._rate_limit, burst=self._burst, clock=self._clock)
@@ -141,4 +164,7 @@ class NotionSandbox:
 
     def _run(self, handler: Handler, call: Call) -> dict[str, Any]:
         with self._lock:
+            self._workspace.actor = call.actor
+            if handler.__name__ not in READS:
+                self.version += 1
             return handler(self._workspace, call)

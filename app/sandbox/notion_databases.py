@@ -29,12 +29,14 @@ def search(ws: Workspace, call: Call) -> dict[str, Any]:
     found: list[tuple[str, dict[str, Any]]] = []
     if wanted in (None, "data_source"):
         for source in ws.data_sources.values():
-            if not ws.databases[source.database_id].in_trash:
+            trashed = source.in_trash or ws.databases[source.database_id].in_trash
+            if not trashed and ws.shared(source):
                 found.append((plain(source.title), ws.render_data_source(source)))
     if wanted in (None, "page"):
         for page in ws.pages.values():
-            if not page.in_trash:
-                found.append((ws.title_of(page), ws.render_page(page)))
+            seen = ws.as_queried(page) if ws.shared(page) else None
+            if seen is not None and not seen["in_trash"]:
+                found.append((ws.title_of(page), seen))
     needle = query.casefold()
     results = [obj for title, obj in found if needle in title.casefold()]
     results.sort(key=lambda obj: obj["last_edited_time"], reverse=descending)
@@ -86,13 +88,18 @@ def get_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
 
 
 def update_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
-    """Title and properties: add, rename (`{"name": ...}`), retype, or remove (`null`)."""
+    """Title and properties: add, rename (`{"name": ...}`), retype, or remove (`null`);
+    `in_trash` (or its older name `archived`) moves the data source to the trash and back."""
     source, body = ws.data_source(call.params["id"]), call.body
+    trash = body.get("in_trash", body.get("archived"))
+    if trash is not None and not isinstance(trash, bool):
+        raise body_invalid("body.in_trash", "should be a boolean", trash)
     title = rich_text(body["title"], "body.title") if "title" in body else source.title
     schema = source.properties
     if "properties" in body:
         schema = update_schema(schema, body["properties"], "body.properties", ws.data_sources.get)
     source.title, source.properties = title, schema
+    source.in_trash = source.in_trash if trash is None else trash
     ws.link_new_relations(source)
     source.edited = ws.now()
     return ws.render_data_source(source)
@@ -106,8 +113,9 @@ def query_data_source(ws: Workspace, call: Call) -> dict[str, Any]:
     source, body = ws.data_source(call.params["id"]), call.body
     test = compile_filter(body.get("filter"), source.properties)
     sorts = compile_sorts(body.get("sorts"), source.properties)
-    pages = [p for p in ws.pages.values() if p.data_source_id == source.id and not p.in_trash]
-    rows = [ws.render_page(page) for page in reversed(pages)]
+    pages = [p for p in ws.pages.values() if p.data_source_id == source.id]
+    seen = [ws.as_queried(page) for page in reversed(pages)]
+    rows = [row for row in seen if row is not None and not row["in_trash"]]
     rows = sort_rows([row for row in rows if test(row)], sorts)
     answer = paginate(
         rows, body.get("start_cursor"), body.get("page_size"), "page_or_data_source", "body"

@@ -21,6 +21,7 @@ BOT_USER_ID = "5a0c7f3e-2d4b-4c1e-9b8a-6f1d2e3c4b5a"
 _UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
 _PROP_ID_CHARS = string.ascii_letters + string.digits
 ROOT_TITLE = "Passerelle sandbox"
+UNSHARED_TITLE = "Team notes (not shared with the integration)"
 # The integration's bot and a few people; ids are constant so flows and tests can name them.
 USERS: list[dict[str, Any]] = [
     {
@@ -76,13 +77,17 @@ def to_minute(moment: datetime) -> datetime:
 
 
 PERSON_TOKEN_PREFIX = "person:"
+# Internal integration tokens: `secret_…` (before September 2024) and `ntn_…` (since).
+INTEGRATION_TOKEN_PREFIXES = ("secret_", "ntn_")
 
 
 def actor_of(token: str) -> str:
     """Who a request acts as: the integration's bot, or, for a token ``person:<user id>``,
     that seeded person — so tests and demos can make the human edits that trigger flows."""
-    if not token.startswith(PERSON_TOKEN_PREFIX):
+    if token.startswith(INTEGRATION_TOKEN_PREFIXES) and len(token) > len("ntn_"):
         return BOT_USER_ID
+    if not token.startswith(PERSON_TOKEN_PREFIX):
+        raise ValueError("not a Notion token")
     user_id = token.removeprefix(PERSON_TOKEN_PREFIX)
     if not any(u["id"] == user_id and u["type"] == "person" for u in USERS):
         raise ValueError(user_id)
@@ -135,6 +140,7 @@ class DataSource:
     created: datetime
     edited: datetime
     next_number: int = 1
+    in_trash: bool = False
 
 
 @dataclass

@@ -38,6 +38,7 @@ def create_page(ws: Workspace, call: Call) -> dict[str, Any]:
     decor = _decor(body)
     writer.commit()
     page = ws.add_page(parent, values, source, actor=call.actor)
+    ws.lag(page, new=True)
     page.icon, page.cover = decor.get("icon"), decor.get("cover")
     _sync_relations(ws, page, {})
     ws.add_blocks(page.id, blocks)
@@ -60,6 +61,7 @@ def update_page(ws: Workspace, call: Call) -> dict[str, Any]:
     values = writer.values(body.get("properties", {}))
     decor = _decor(body)
     writer.commit()
+    ws.lag(page, new=False)
     before = dict(page.values)
     page.values.update(values)
     page.in_trash = page.in_trash if trash is None else trash

@@ -6,8 +6,10 @@ Notion's error shape whatever application mounts the router.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +19,8 @@ from fastapi.responses import JSONResponse
 from app.sandbox import notion_databases as databases
 from app.sandbox import notion_pages as pages
 from app.sandbox.notion_errors import NotionError, body_invalid, validation
+from app.sandbox.notion_faults import Faults
+from app.sandbox.notion_limits import check_payload, check_route
 from app.sandbox.notion_model import actor_of
 from app.sandbox.notion_state import Call, Workspace
 
@@ -71,13 +75,14 @@ class TokenBucket:
 
 
 def build_router(
-    *, admit: Callable[[], None], run: Callable[[Handler, Call], dict[str, Any]]
+    *, admit: Callable[[], None], run: Callable[[Handler, Call], dict[str, Any]],
+    faults: Faults | None = None,
 ) -> APIRouter:
     """Routes without prefix. `admit` applies the rate limit; `run` calls a handler on the
-    current workspace (under the sandbox's lock)."""
+    current workspace (under the sandbox's lock); `faults` are drawn before each request."""
     router = APIRouter()
     for method, path, handler in ROUTES:
-        endpoint = _endpoint(handler, admit, run)
+        endpoint = _endpoint(handler, admit, run, faults or Faults())
         router.add_api_route(path, endpoint, methods=[method], include_in_schema=False)
     # Anything else, including a known path with another method, is Notion's bad URL.
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -86,19 +91,27 @@ def build_router(
 
 
 def _endpoint(
-    handler: Handler, admit: Callable[[], None], run: Callable[[Handler, Call], dict[str, Any]]
+    handler: Handler, admit: Callable[[], None], run: Callable[[Handler, Call], dict[str, Any]],
+    faults: Faults,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
             _check_headers(request)
+            actor = _actor(request)
             admit()
+            delay = faults.delay()
+            if delay:
+                await asyncio.sleep(delay)
+            faults.check()
             body = await _json(request)
             query = {key: request.query_params.getlist(key) for key in request.query_params}
-            call = Call(dict(request.path_params), query, body, actor=_actor(request))
+            check_route(handler.__name__, body, query)
+            call = Call(dict(request.path_params), query, body, actor=actor)
             result = run(handler, call)
         except NotionError as error:
             return _error(error)
-        return JSONResponse(result)
+        # Every answer carries a request id, as Notion's do (the id to quote to support).
+        return JSONResponse({**result, "request_id": str(uuid.uuid4())})
 
     endpoint.__name__ = f"notion_{handler.__name__}"
     return endpoint
@@ -137,6 +150,7 @@ def _actor(request: Request) -> str:
 
 async def _json(request: Request) -> dict[str, Any]:
     raw = await request.body()
+    check_payload(raw)
     if request.method == "GET" or not raw.strip():
         return {}
     try:

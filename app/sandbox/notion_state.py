@@ -7,6 +7,7 @@ request halfway through a change.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from app.sandbox.notion_model import (
     BOT_USER_ID,
     PAGE_SCHEMA,
     ROOT_TITLE,
+    UNSHARED_TITLE,
     USERS,
     Block,
     Comment,
@@ -62,6 +64,16 @@ class Workspace:
         self.blocks: dict[str, Block] = {}
         self.comments: dict[str, Comment] = {}
         self.children: dict[str, list[str]] = {}  # page or block id -> child ids, in order
+        # Databases the integration was not given access to ("Add connections" in Notion):
+        # for the integration's token they do not exist (404 object_not_found), for a person
+        # they do. `actor` is who the current request acts as (set per call by the sandbox).
+        self.unshared: set[str] = set()
+        self.actor = BOT_USER_ID
+        # Eventual consistency of search and queries (notion_faults.py): page id -> (monotonic
+        # time until which queries see the old state, that old rendering or None if new).
+        self.query_lag = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self.lagged: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self.root = self.add_page(
             {"type": "workspace", "workspace": True}, {"title": text(ROOT_TITLE)}
         )
@@ -84,24 +96,61 @@ class Workspace:
             if target is None:
                 raise ValueError(f"seed: {prop.name} relates to unknown database {spec['to']!r}")
             link(source, prop, target, spec.get("synced_property"))
+        # A teamspace database nobody shared with the integration, so that the "share it with
+        # the integration" path can be walked (its id comes from search as a person, or the
+        # dashboard).
+        database, _ = self.add_database(self.root.id, text(UNSHARED_TITLE), seed_schema(
+            {"Name": {"title": {}}, "Notes": {"rich_text": {}}}, UNSHARED_TITLE)[0])
+        self.children[self.root.id].remove(database.id)
+        database.parent = {"type": "workspace", "workspace": True}
+        self.unshared.add(database.id)
+
+    def lag(self, page: Page, *, new: bool) -> None:
+        """Called before a page changes: queries keep seeing the former state for a while."""
+        if self.query_lag <= 0:
+            return
+        now = self.clock()
+        if page.id in self.lagged and self.lagged[page.id][0] > now:
+            return  # already stale since an earlier write: the oldest view stays
+        self.lagged[page.id] = (now + self.query_lag, None if new else self.render_page(page))
+
+    def as_queried(self, page: Page) -> dict[str, Any] | None:
+        """The page as search and queries see it now (None: not visible to them yet)."""
+        seen = self.lagged.get(page.id)
+        if seen is not None:
+            if seen[0] > self.clock():
+                return seen[1]
+            del self.lagged[page.id]
+        return self.render_page(page)
+
+    def shared(self, record: Page | Database | DataSource) -> bool:
+        """Whether the current actor may see `record` (people see all, the bot what is shared)."""
+        if self.actor != BOT_USER_ID or not self.unshared:
+            return True
+        if isinstance(record, Page):
+            source = self.data_sources.get(record.data_source_id or "")
+            return source is None or source.database_id not in self.unshared
+        if isinstance(record, DataSource):
+            return record.database_id not in self.unshared
+        return record.id not in self.unshared
 
     # --- look-ups -------------------------------------------------------------------------
 
     def page(self, raw_id: Any, path: str = "path.page_id") -> Page:
         page_id = parse_id(raw_id, path)
-        if page_id not in self.pages:
+        if page_id not in self.pages or not self.shared(self.pages[page_id]):
             raise not_found("page", page_id)
         return self.pages[page_id]
 
     def database(self, raw_id: Any, path: str = "path.database_id") -> Database:
         database_id = parse_id(raw_id, path)
-        if database_id not in self.databases:
+        if database_id not in self.databases or not self.shared(self.databases[database_id]):
             raise not_found("database", database_id)
         return self.databases[database_id]
 
     def data_source(self, raw_id: Any, path: str = "path.data_source_id") -> DataSource:
         source_id = parse_id(raw_id, path)
-        if source_id not in self.data_sources:
+        if source_id not in self.data_sources or not self.shared(self.data_sources[source_id]):
             raise not_found("data source", source_id)
         return self.data_sources[source_id]
 
@@ -253,8 +302,8 @@ class Workspace:
             "parent": {"type": "database_id", "database_id": database.id},
             "database_parent": deepcopy(database.parent),
             "is_inline": database.is_inline,
-            "archived": database.in_trash,
-            "in_trash": database.in_trash,
+            "archived": database.in_trash or source.in_trash,
+            "in_trash": database.in_trash or source.in_trash,
             "url": f"https://www.notion.so/{source.id.replace('-', '')}",
             "public_url": None,
         }

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.sandbox.notion_content import array, plain, rich_text
 from app.sandbox.notion_errors import body_invalid, too_long, validation
+from app.sandbox.notion_limits import MAX_EMAIL, MAX_PHONE, MAX_URL, check_keys, check_length
 from app.sandbox.notion_model import BOT_USER_ID, Page, Prop, Schema, find_prop, parse_id, stamp
 from app.sandbox.notion_schema import new_option
 
@@ -71,6 +72,7 @@ class Writer:
             raw = {prop.type: raw}  # Notion accepts the bare rich text array too
         if not isinstance(raw, dict) or prop.type not in raw:
             raise validation(f"{prop.name} is expected to be {prop.type}.")
+        check_keys(raw, {"type", "id", prop.type}, path)
         value, path = raw[prop.type], f"{path}.{prop.type}"
         if prop.type in ("title", "rich_text"):
             return rich_text(value, path)
@@ -87,8 +89,8 @@ class Writer:
         if prop.type in ("url", "email", "phone_number"):
             if not isinstance(value, str):
                 raise body_invalid(path, "should be a string or null", value)
-            if len(value) > 2000:
-                raise too_long(path, 2000, len(value))
+            limit = {"url": MAX_URL, "email": MAX_EMAIL}.get(prop.type, MAX_PHONE)
+            check_length(value, path, limit)
             return value
         if prop.type in ("select", "status"):
             return self._option(prop, value, path)
@@ -103,6 +105,7 @@ class Writer:
     def _option(self, prop: Prop, raw: Any, path: str) -> str:
         if not isinstance(raw, dict):
             raise body_invalid(path, "should be an object", raw)
+        check_keys(raw, {"id", "name", "color", "description"}, path)
         options = prop.config["options"] + [o for p, o in self.new_options if p is prop]
         if "id" in raw and "name" not in raw:
             found = next((o for o in options if o["id"] == raw["id"]), None)
@@ -131,6 +134,7 @@ class Writer:
     def _date(self, prop: Prop, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise body_invalid(path, "should be an object or null", value)
+        check_keys(value, {"start", "end", "time_zone"}, path)
         start = _iso(value.get("start"), f"{path}.start")
         end = _iso(value["end"], f"{path}.end") if value.get("end") is not None else None
         zone = value.get("time_zone")
@@ -166,6 +170,7 @@ class Writer:
             url = item.get("external", {}).get("url") if isinstance(item, dict) else None
             if not isinstance(url, str):
                 raise body_invalid(f"{path}[{i}].external.url", "should be a string", item)
+            check_length(url, f"{path}[{i}].external.url", MAX_URL)
             name = item.get("name", url)
             if not isinstance(name, str):
                 raise body_invalid(f"{path}[{i}].name", "should be a string", name)

@@ -25,6 +25,7 @@ from app.sandbox.slack_state import (
     TEAM_ID,
     TEAM_NAME,
     WORKSPACE_URL,
+    Channel,
     ResponseUrl,
     SlackRefusal,
     Workspace,
@@ -35,6 +36,9 @@ from app.sandbox.slack_state import (
 )
 
 Method = Callable[[JSON], JSON]
+PERSON_TOKEN_PREFIX = "xoxp-sandbox-"
+READS = frozenset({"auth.test", "chat.getPermalink", "users.info", "users.lookupByEmail",
+                   "conversations.info", "conversations.history"})
 
 
 class SlackSandbox:
@@ -42,7 +46,8 @@ class SlackSandbox:
 
     Mount ``router()`` at ``/sandbox/slack``. Every accepted write is recorded, in order, in
     ``messages()`` as ``{"kind": ..., <the keys that apply>, "at": <ISO time>}``, where kind is
-    one of post, reply, ephemeral, update, reaction, response, modal, view_update, home.
+    one of post, reply, ephemeral, update, reaction, response, modal, view_update, home, and
+    person (a message a seeded person posted with a user token, see ``_person``).
     Message kinds always carry ``text`` and carry ``blocks`` when some were sent.
 
     ``rate_limits`` turns on chat.postMessage's per-channel limit (a burst of 3, then 1 per
@@ -76,6 +81,7 @@ class SlackSandbox:
             "views.update": self._update_view,
             "views.publish": self._publish_view,
         }
+        self.version = 0  # counts changes, so the keeper (persist.py) saves only after one
         self.reset()
 
     # -- public interface ------------------------------------------------------------------
@@ -100,6 +106,31 @@ class SlackSandbox:
         """Forget every message, view, reaction, rate bucket and response_url; reseed."""
         with self._lock:
             self._ws = Workspace(rate_limits=self._rate_limits, clock=self._clock)
+            self.version += 1
+
+    def snapshot(self) -> JSON:
+        """Channels with their messages, the record of writes, views (see persist.py)."""
+        with self._lock:
+            ws = self._ws
+            return copy.deepcopy({
+                "shape": 1,
+                "channels": [{"id": c.id, "name": c.name, "is_member": c.is_member,
+                              "dm_user": c.dm_user, "messages": c.messages}
+                             for c in ws.channels.values()],
+                "records": ws.records, "views": ws.views, "home_views": ws.home_views,
+            })
+
+    def restore(self, data: JSON) -> None:
+        if data.get("shape") != 1:
+            raise ValueError(f"snapshot shape {data.get('shape')!r}, expected 1")
+        ws = Workspace(rate_limits=self._rate_limits, clock=self._clock)
+        for c in data["channels"]:
+            ws.channels[c["id"]] = Channel(c["id"], c["name"], bool(c["is_member"]),
+                                           c["dm_user"], dict(c["messages"]))
+        ws.records = list(data["records"])
+        ws.views, ws.home_views = dict(data["views"]), dict(data["home_views"])
+        with self._lock:
+            self._ws = ws
 
     # -- used by the router ----------------------------------------------------------------
 
@@ -112,12 +143,31 @@ class SlackSandbox:
             raise SlackRefusal("not_authed")
         if not token.startswith("xox"):
             raise SlackRefusal("invalid_auth")
+        person = self._person(token)
+        if person is not None and method != "chat.postMessage":
+            raise SlackRefusal("not_allowed_token_type")  # people only post, in the sandbox
         with self._lock:
+            if method not in READS:
+                self.version += 1
+            if person is not None:
+                return self._post_as_person(args, person)
             return handler(args)
+
+    def _person(self, token: str) -> str | None:
+        """A user token ``xoxp-sandbox-<user id>`` acts as that seeded person (who can post in
+        a channel, so that shortcuts and reactions have a message to point at)."""
+        if not token.startswith(PERSON_TOKEN_PREFIX):
+            return None
+        user_id = token.removeprefix(PERSON_TOKEN_PREFIX)
+        user = self._ws.users.get(user_id)
+        if user is None or user.is_bot:
+            raise SlackRefusal("invalid_auth")
+        return user_id
 
     def post_response(self, key: str, payload: JSON) -> None:
         """Take one response_url post, or raise SlackRefusal (404 once used up or expired)."""
         with self._lock:
+            self.version += 1
             now = self._clock()
             url = self._ws.response_urls.setdefault(key, ResponseUrl(created=now))
             if now - url.created > RESPONSE_URL_TTL:
@@ -182,6 +232,18 @@ class SlackSandbox:
             blocks=blocks,
             attachments=attachments,
         )
+        return {"channel": channel.id, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _post_as_person(self, args: JSON, user_id: str) -> JSON:
+        channel = self._ws.channel(args)
+        text, blocks, _ = self._ws.content(args)
+        ts = self._ws.next_ts()
+        message: JSON = {"type": "message", "user": user_id, "team": TEAM_ID, "text": text,
+                         "ts": ts}
+        if blocks:
+            message["blocks"] = blocks
+        channel.messages[ts] = message
+        self._ws.record("person", channel=channel.id, ts=ts, user=user_id, text=text)
         return {"channel": channel.id, "ts": ts, "message": copy.deepcopy(message)}
 
     def _post_ephemeral(self, args: JSON) -> JSON:

@@ -127,12 +127,23 @@ def notion_page(page: dict[str, Any]) -> dict[str, Any]:
             "created": page.get("created_time"), "in_trash": bool(page.get("in_trash"))}
 
 
-def sandbox(rt: Runtime, *, page_limit: int = 50, message_limit: int = 200) -> dict[str, Any]:
+def _block_line(block: dict[str, Any]) -> tuple[str, str]:
+    """A block of a page's content as (type, its text), for the Sandbox page."""
+    kind = str(block.get("type"))
+    payload = block.get(kind) or {}
+    text = "".join(t.get("plain_text", "") for t in payload.get("rich_text") or [])
+    return kind, (text or str(payload.get("title") or payload.get("url") or ""))[:300]
+
+
+def sandbox(rt: Runtime, *, page_limit: int = 50, message_limit: int = 200,
+            block_limit: int = 30) -> dict[str, Any]:
     notion, slack = rt.extras.get("notion_sandbox"), rt.extras.get("slack_sandbox")
     sources = []
     if notion is not None:
         for entry in notion.summary():
             pages = [notion_page(p) for p in notion.pages(entry["data_source_id"])]
+            for page in pages[-page_limit:]:
+                page["blocks"] = [_block_line(b) for b in notion.blocks(page["id"])[:block_limit]]
             sources.append({**entry, "shown": rt.redactor.value(pages[-page_limit:][::-1])})
     messages = []
     if slack is not None:

@@ -25,7 +25,7 @@ from connectors.ratelimit import TokenBucket
 NOTION_VERSION = "2025-09-03"
 RATE = 3.0  # requests per second, Notion's documented average
 BURST = 3.0
-SANDBOX_TOKEN = "passerelle-sandbox"
+SANDBOX_TOKEN = "secret_passerelle_sandbox"  # shaped like an integration token
 
 # One bucket per (token, API) per event loop: a process runs one loop, tests run several.
 _BUCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, TokenBucket]] = (

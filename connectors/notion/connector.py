@@ -21,7 +21,7 @@ from connectors.notion.blocks import INLINE_MARKDOWN_CHARS, batches, markdown_to
 from connectors.notion.client import NotionApi
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
-from connectors.notion.upsert import upsert
+from connectors.notion.upsert import RecentKeys, upsert
 from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_pages, where_filter
 
 Ref = Field(min_length=1, max_length=2000)
@@ -91,6 +91,7 @@ class NotionConnector(Connector):
         self._api: NotionApi | None = None
         self._schemas: Schemas | None = None
         self.key_locks: dict[str, asyncio.Lock] = {}
+        self.recent_keys = RecentKeys()  # pages upserts just created (queries lag writes)
         # Upserts of one key are serialised across the hub's processes through the store.
         self.store = store
 

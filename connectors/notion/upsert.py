@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,33 @@ if TYPE_CHECKING:
 
 _LOOKUPS = 3  # rounds of query-then-write when the page found went to the trash meanwhile
 _WRITABLE_KEY_TYPES = ("rich_text", "title", "number", "email", "url", "phone_number", "select")
+
+
+class RecentKeys:
+    """The pages this process's upserts created in the last `ttl` seconds, by key.
+
+    Notion's queries are eventually consistent: for a moment after a create, querying the key
+    finds nothing, and a second upsert of the key would create a second page. The page id
+    remembered here is read back by id (which is consistent) instead. Bounded in size and age.
+    """
+
+    def __init__(self, *, ttl: float = 120.0, size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._size, self._clock = ttl, size, clock
+        self._pages: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        found = self._pages.get(key)
+        if found is None or found[0] < self._clock():
+            self._pages.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: str, page_id: str) -> None:
+        self._pages[key] = (self._clock() + self._ttl, page_id)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self._size:
+            self._pages.popitem(last=False)
 
 
 @dataclass
@@ -88,7 +117,10 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
         lookups = 1
         while True:
             try:
-                return await _upsert_once(conn, ds, key_property, key_value, wanted, props)
+                done = await _upsert_once(conn, ds, key_property, key_value, wanted, props,
+                                          recent=f"{ds.id}\0{key}")
+                conn.recent_keys.put(f"{ds.id}\0{key}", str(done.page["id"]))
+                return done
             except PermanentError as error:
                 if lookups == _LOOKUPS or not _trashed_meanwhile(error):
                     raise
@@ -101,9 +133,12 @@ def _trashed_meanwhile(error: PermanentError) -> bool:
 
 
 async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
-                       key_value: Any, wanted: dict[str, Any], props: dict[str, Any]) -> Upserted:
+                       key_value: Any, wanted: dict[str, Any], props: dict[str, Any], *,
+                       recent: str) -> Upserted:
     api = conn.api
     found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
+    if not found:
+        found = await _just_created(conn, recent)
     if found:
         archived = await _trash(conn, found[1:])
         page = await _update(conn, found[0], props)
@@ -120,6 +155,17 @@ async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
     # Someone else created the same key first: theirs wins, ours goes to the trash.
     archived = await _trash(conn, after[1:])
     return Upserted(await _update(conn, after[0], props), created=False, archived=archived)
+
+
+async def _just_created(conn: NotionConnector, recent: str) -> list[dict[str, Any]]:
+    """The page an upsert of this key created a moment ago, read by id, if it is live."""
+    page_id = conn.recent_keys.get(recent)
+    if page_id is None:
+        return []
+    api = conn.api
+    page: dict[str, Any] = await api.call(f"notion: read page {page_id}", api.sdk.pages.retrieve,
+                                          page_id=page_id)
+    return [] if page.get("in_trash") or page.get("archived") else [page]
 
 
 async def _update(conn: NotionConnector, page: dict[str, Any],

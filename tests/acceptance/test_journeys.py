@@ -116,7 +116,7 @@ async def notion_signal(hub: Any, c: httpx.AsyncClient, event_id: str, page_id: 
 
 
 async def test_feedback_journey(hub_factory, secrets_env) -> None:
-    with hub_factory(SHIPPED, sandbox_rate_limits=False) as hub:
+    with hub_factory(SHIPPED) as hub:
         async with hub.client() as c:
             # 1. /feedback with text: a page, tags from hashtags, a private confirmation.
             await slash(hub, c, "/feedback", "Export to CSV is slow for big workspaces #reporting")
@@ -132,8 +132,9 @@ async def test_feedback_journey(hub_factory, secrets_env) -> None:
             # 2. The same Slack message saved twice by shortcut: one page, one update.
             # Grace's message, as she posted it in #product-feedback.
             text = "Acme wants SSO on the Team plan #security"
-            posted = hub.app.state.slack_sandbox.call(
-                "chat.postMessage", {"channel": "C0FEEDBACK", "text": text}, token="xoxb-user")
+            posted = hub.app.state.slack_sandbox.call(  # as Grace, with her user token
+                "chat.postMessage", {"channel": "C0FEEDBACK", "text": text},
+                token="xoxp-sandbox-U0GRACE")
             message = {"type": "message", "ts": posted["ts"], "user": "U0GRACE", "text": text}
             for _ in range(2):
                 shortcut = message_shortcut("save_feedback", message=message,
@@ -179,7 +180,7 @@ async def test_feedback_journey(hub_factory, secrets_env) -> None:
 
 
 async def test_retro_journey(hub_factory, secrets_env) -> None:
-    with hub_factory(SHIPPED, sandbox_rate_limits=False) as hub:
+    with hub_factory(SHIPPED) as hub:
         async with hub.client() as c:
             await slash(hub, c, "/retro", "went well the release train left on time")
             await drained(hub)
@@ -198,7 +199,7 @@ async def test_retro_journey(hub_factory, secrets_env) -> None:
 
 
 async def test_release_journey_closes_the_loop(hub_factory, secrets_env) -> None:
-    with hub_factory(SHIPPED, sandbox_rate_limits=False,
+    with hub_factory(SHIPPED,
                      notion_webhook_token=NOTION_WEBHOOK_TOKEN) as hub:
         sandbox = hub.app.state.notion_sandbox
         releases_ds = sandbox.data_source_by_title("Releases")["id"]

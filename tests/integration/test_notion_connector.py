@@ -26,7 +26,7 @@ CTX = ActionContext(run_id="run-1", flow="test", step_id="page")
 
 @pytest.fixture
 def hub(hub_factory: Any) -> Iterator[Any]:
-    with hub_factory(sandbox_rate_limits=False) as hub:
+    with hub_factory() as hub:
         yield hub
 
 

@@ -35,7 +35,7 @@ def flowset() -> FlowSet:
 @pytest.mark.parametrize("seed", range(4))
 async def test_random_edits_each_change_once(hub_factory: Any, seed: int) -> None:
     rng = random.Random(seed)
-    with hub_factory(worker=False, sandbox_rate_limits=False) as hub:
+    with hub_factory(worker=False) as hub:
         async with hub.store() as store:
             notion = NotionConnector(hub.settings)
             flows = flowset()

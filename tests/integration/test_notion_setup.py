@@ -15,8 +15,8 @@ def run(*args: str) -> Any:
 
 
 def test_setup_creates_then_checks(hub_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    with hub_factory(sandbox_rate_limits=False) as hub:
-        monkeypatch.setenv("PASSERELLE_SANDBOX_URL", hub.url)
+    with hub_factory() as hub:
+        monkeypatch.setenv("PASSERELLE_URL", hub.url)  # where the CLI finds the hub
         monkeypatch.setenv("PASSERELLE_FLOWS", str(hub.settings.flows))
         monkeypatch.delenv("NOTION_TOKEN", raising=False)
         for name in ("NOTION_FEEDBACK_DB", "NOTION_RETROS_DB", "NOTION_RELEASES_DB"):
@@ -43,8 +43,20 @@ def test_setup_creates_then_checks(hub_factory: Any, monkeypatch: pytest.MonkeyP
 
 
 def test_setup_needs_a_parent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    # Live mode: without --parent there is nowhere to create the databases. (In the sandbox,
+    # setup finds the seeded ones instead: tests/acceptance/test_sandbox_people.py.)
     monkeypatch.setenv("PASSERELLE_FLOWS", str(tmp_path))
+    monkeypatch.setenv("NOTION_TOKEN", "ntn_not_used_here")
     for name in ("NOTION_FEEDBACK_DB", "NOTION_RETROS_DB", "NOTION_RELEASES_DB"):
         monkeypatch.delenv(name, raising=False)
     out = run()
     assert out.exit_code == 2 and "--parent" in out.output
+
+
+def test_setup_in_the_sandbox_says_where_it_looked(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Any) -> None:
+    monkeypatch.setenv("PASSERELLE_FLOWS", str(tmp_path))
+    monkeypatch.setenv("PASSERELLE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NOTION_TOKEN", raising=False)
+    out = run()
+    assert out.exit_code == 1 and "could not reach Notion" in out.output

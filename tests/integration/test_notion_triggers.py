@@ -78,7 +78,7 @@ async def runs_of(hub: Any, flow: str) -> list[dict[str, Any]]:
 
 
 async def test_verification_handshake_stores_and_shows_token(hub_factory: Any) -> None:
-    with hub_factory(FLOWS, sandbox_rate_limits=False) as hub:
+    with hub_factory(FLOWS) as hub:
         async with hub.client() as c:
             r = await c.post("/notion/webhooks", json={"verification_token": "vt_123"})
             assert r.status_code == 200, r.text
@@ -89,7 +89,7 @@ async def test_verification_handshake_stores_and_shows_token(hub_factory: Any) -
 
 
 async def test_signed_deliveries_diff_dedupe_and_loop_protection(hub_factory: Any) -> None:
-    with hub_factory(FLOWS, sandbox_rate_limits=False, notion_webhook_token=TOKEN) as hub:
+    with hub_factory(FLOWS, notion_webhook_token=TOKEN) as hub:
         sandbox = hub.app.state.notion_sandbox
         ds = sandbox.data_source_by_title("Releases")["id"]
         await wait_kv(hub, CURSORS, ds)  # the watcher has taken its baseline

@@ -130,3 +130,10 @@ def test_sign_refuses_live_mode_without_signing_secret(flows: Path,
     assert result.exit_code == 1
     assert "SLACK_SIGNING_SECRET" in result.output
     assert "xoxb-real-looking-token" not in result.output
+
+
+def test_sign_defaults_to_passerelle_url(flows: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSERELLE_URL", "http://127.0.0.1:9876/")
+    result = CliRunner().invoke(cli, ["slack", "sign", "/feedback", "hi"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:9876/slack/commands" in result.stdout

@@ -17,6 +17,7 @@ async def test_live_rate_comes_from_settings(monkeypatch) -> None:
 
 
 async def test_sandbox_without_rate_limits_does_not_pace() -> None:
+    # Off on purpose: this is the test of the switch itself (the suite runs with it on).
     api = NotionApi(Settings(_env_file=None, sandbox_rate_limits=False))
     try:
         assert api.rate is None
