@@ -157,7 +157,9 @@ async def test_feedback_journey(hub_factory, secrets_env) -> None:
             assert "feedback-reaction" in {x["flow"] for x in runs}
             sso = [x for x in pages_of(hub, "Feedback") if "SSO" in props(x)["Name"]]
             assert len(sso) == 1
-            assert props(sso[0])["Reporter Slack ID"] == "U0ADA"
+            # The reaction updates the same page but keeps what the first save set: Grace
+            # saved it, so Grace hears when it ships (issue 16).
+            assert props(sso[0])["Reporter Slack ID"] == "U0GRACE"
             reactions = [m for m in slack_messages(hub, "reaction") if m["ts"] == posted["ts"]]
             assert {m["name"] for m in reactions} == {"white_check_mark"}
 
