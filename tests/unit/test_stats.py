@@ -115,7 +115,7 @@ async def test_counts_per_flow_and_totals(store) -> None:
     doc = await kpis(s, weeks=1, now=NOW, flows=["idle-flow"])
     fb = week(doc, "feedback", "2025-W03")
     assert fb == {
-        "week": "2025-W03", "events": 5, "succeeded": 4, "failed": 1, "pending": 0,
+        "week": "2025-W03", "events": 5, "succeeded": 4, "failed": 1, "pending": 0, "skipped": 0,
         # repeats of "both" and "f2", plus the two upserts of f2 that updated
         "duplicates_prevented": 4,
         "contributors": 3,
