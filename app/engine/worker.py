@@ -66,6 +66,7 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.periodic: list[Periodic] = [self.fire_schedules]
         self.on_failed: list[OnFailed] = []
+        self._fired: dict[str, str] = {}  # flow -> the schedule slot this worker submitted
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
@@ -184,7 +185,13 @@ class Worker:
                 value = await self.store.kv_setdefault("schedule-armed", name, now.isoformat())
                 armed[name] = datetime.fromisoformat(value)
         for event in due_events(list(self.flows.flows.values()), now, armed):
+            # A slot stays due until the next one: submit it once per worker, not every tick
+            # (other workers' submissions of it are deduplicated by its key).
+            name, slot = event.data.get("flow"), event.data.get("slot")
+            if self._fired.get(str(name)) == slot:
+                continue
             await self.submit(event)
+            self._fired[str(name)] = str(slot)
 
     async def _heartbeat(self) -> None:
         while True:
