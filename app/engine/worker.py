@@ -187,11 +187,11 @@ class Worker:
         for event in due_events(list(self.flows.flows.values()), now, armed):
             # A slot stays due until the next one: submit it once per worker, not every tick
             # (other workers' submissions of it are deduplicated by its key).
-            name, slot = event.data.get("flow"), event.data.get("slot")
-            if self._fired.get(str(name)) == slot:
+            name, slot = str(event.data.get("flow")), str(event.data.get("slot"))
+            if self._fired.get(name) == slot:
                 continue
             await self.submit(event)
-            self._fired[str(name)] = str(slot)
+            self._fired[name] = slot
 
     async def _heartbeat(self) -> None:
         while True:
