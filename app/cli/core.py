@@ -174,12 +174,21 @@ def run(
     async def real() -> dict[str, Any]:
         from app.runtime import Runtime
 
-        rt = await Runtime.start(settings, with_worker=False, connectors=connectors)
+        # Its own connectors: passerelle.stats and notion upserts need the store it opens.
+        rt = await Runtime.start(settings, with_worker=False)
         try:
             result = await rt.batcher.submit(event, [flow.name])
             w = rt.make_worker()
             await w.run_until_idle(timeout=120)
-            return (await rt.store.get_run(result.runs[0])).as_dict()
+            # With `serve` running on the same store, its worker may have claimed the run:
+            # wait for whoever runs it to finish it.
+            deadline = asyncio.get_running_loop().time() + 120
+            while True:
+                found = await rt.store.get_run(result.runs[0])
+                if found.status in ("succeeded", "failed") or \
+                        asyncio.get_running_loop().time() > deadline:
+                    return found.as_dict()
+                await asyncio.sleep(0.1)
         finally:
             await rt.close()
 
@@ -197,7 +206,9 @@ def _json_kind(value: Any) -> str:
         return "a list"
     if isinstance(value, str):
         return "a string"
-    return "null" if value is None else f"a {type(value).__name__}"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "null" if value is None else "a number"
 
 
 async def _with_store(settings: Settings, fn: Any) -> Any:

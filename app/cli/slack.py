@@ -47,7 +47,8 @@ def manifest(
 def sign_command(
     command: str = typer.Argument(..., help="The slash command, e.g. /feedback."),
     text: str = typer.Argument("", help="What the user typed after the command."),
-    url: str = typer.Option("http://127.0.0.1:8000", "--url", help="Base URL of the hub."),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", envvar="PASSERELLE_URL",
+                            help="Base URL of the hub (default: PASSERELLE_URL)."),
     user: str = typer.Option("U0ADA", "--user", help="Slack user id of the sender."),
     channel: str = typer.Option("C0FEEDBACK", "--channel", help="Slack channel id."),
 ) -> None:
