@@ -18,7 +18,7 @@ from app.store import Store
 from connectors.base import ActionContext, ActionInput, Connector, action
 from connectors.notion.blocks import batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
-from connectors.notion.count import count_into
+from connectors.notion.count import count_into, set_once
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
 from connectors.notion.upsert import upsert
@@ -53,6 +53,11 @@ class UpsertPageInput(ActionInput):
     # The page collects many items (a sprint's retro page): finding it is expected, and is
     # not counted as a double entry avoided.
     shared: bool = False
+
+
+class SetOnceInput(ActionInput):
+    page: str = Ref
+    property: str = Field(min_length=1, max_length=200)  # a checkbox
 
 
 class CountItemsInput(ActionInput):
@@ -233,6 +238,11 @@ class NotionConnector(Connector):
     async def count_items(self, inp: CountItemsInput, ctx: ActionContext) -> dict[str, Any]:
         return await count_into(self, page=page_id(inp.page), prop=inp.property,
                                 block_type=inp.block_type)
+
+    @action("set_once", SetOnceInput, idempotent=True,
+            summary="Tick a checkbox if not ticked yet; `claimed` says whether this run did")
+    async def set_once(self, inp: SetOnceInput, ctx: ActionContext) -> dict[str, Any]:
+        return await set_once(self, page=page_id(inp.page), prop=inp.property)
 
     @action("find_pages", FindPagesInput, summary="Find pages whose properties equal values",
             idempotent=True)

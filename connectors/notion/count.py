@@ -1,4 +1,4 @@
-"""Counting what a page holds, and writing the count to one of its properties.
+"""Per-page read-and-write that runs must not interleave: counts, and once-only flags.
 
 A count kept in a property (a retro page's ``Notes``) must not be read-modify-write across
 runs: five notes sent together would all read the same number and write the same result.
@@ -70,3 +70,23 @@ async def count_into(conn: NotionConnector, *, page: str, prop: str,
         await conn.api.call(f"notion: update page {page}", conn.api.sdk.pages.update,
                             page_id=current["id"], properties={prop: {"number": count}})
     return {"page_id": current["id"], "property": prop, "count": count}
+
+
+async def set_once(conn: NotionConnector, *, page: str, prop: str) -> dict[str, Any]:
+    """Tick the checkbox ``prop`` of ``page`` if it is not ticked yet; say who ticked it.
+
+    Read and write happen under the page's lock, so of two runs that want to do something once
+    per page (announce a release sent twice at the same moment), exactly one gets
+    ``claimed: true``.
+    """
+    async with page_lock(conn, page):
+        current = await conn.fetch_page(page)
+        value = current.get("properties", {}).get(prop) or {}
+        if value.get("type") != "checkbox":
+            raise PermanentError(f'notion.set_once: the page has no checkbox property "{prop}"'
+                                 f" (found: {value.get('type') or 'none'})")
+        if value.get("checkbox"):
+            return {"page_id": current["id"], "property": prop, "claimed": False}
+        await conn.api.call(f"notion: update page {page}", conn.api.sdk.pages.update,
+                            page_id=current["id"], properties={prop: {"checkbox": True}})
+    return {"page_id": current["id"], "property": prop, "claimed": True}
