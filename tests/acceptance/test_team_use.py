@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.outside import Outside, until
+from tests.conftest import ADMIN_TOKEN
 from tests.integration.slack_requests import (
     event_envelope,
     message_shortcut,
@@ -69,6 +70,10 @@ async def test_empty_retro_note_is_refused_with_how_to(hub_factory) -> None:
             [run] = await out.settled()
             assert run["status"] == "succeeded"
             assert run["error"].startswith("stopped at step empty: no note text")
+            page = await out.http.get(f"/runs/{run['id']}",
+                                      headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+            assert page.status_code == 200
+            assert "Why it stopped" in page.text and "no note text" in page.text
             [told] = await out.responses_to(url)
             assert told["response_type"] == "ephemeral"
             assert "/retro went well" in told["text"] and "Nothing was added" in told["text"]
