@@ -16,12 +16,11 @@ from app.engine.flowtests import build_event
 from app.engine.flowtests_spec import TriggerSpec
 from app.engine.loader import load_flows
 from app.engine.runner import execute_steps
-from app.events import new_id
+from app.events import CLI_KEY_PREFIX, new_id
 from app.logs import setup as setup_logs
 from app.redact import Redactor
 from app.settings import Settings
 from app.store import StepRecord, Store
-from app.store.stats import CLI_KEY_PREFIX
 from connectors.base import Action, ActionContext
 from connectors.registry import Connectors
 

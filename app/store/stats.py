@@ -13,12 +13,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.events import CLI_KEY_PREFIX
 from app.store import tables as t
 from app.store.store import Store
 
-# Events a person made by hand on the CLI (`passerelle run`: tries, dry runs) carry this
-# dedupe-key prefix; they are not adoption and the KPIs leave them out.
-CLI_KEY_PREFIX = "cli:"
 # Sources whose repeated deliveries are the hub's own re-submissions (the scheduler submits
 # the current slot again every tick), not an item a person was spared from entering twice.
 NOT_DOUBLE_ENTRY_SOURCES = ("schedule",)

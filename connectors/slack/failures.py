@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from app.errors import ConnectorError
-from app.events import Event, utcnow
+from app.events import CLI_KEY_PREFIX, Event, utcnow
 from connectors.slack.connector import RESPONSE_URL_SECONDS, SlackConnector
 from connectors.slack.context import channel_of, response_url_of, user_of
 
@@ -42,6 +42,8 @@ async def tell_failed(slack: SlackConnector, *, event: Event, flow: str, run_id:
     """Tell the person (privately) and the lead (if a channel is set) that a run failed."""
     if event.source != "slack" or event.type not in PERSON_TYPES:
         return
+    if event.dedupe_key.startswith(CLI_KEY_PREFIX):
+        return  # the lead's own try with `passerelle run`: they see the failure in the terminal
     data = event.data
     if data.get("passerelle_from_bot") or data.get("bot_id"):
         return  # nobody to tell: our own or another bot's event
