@@ -146,7 +146,8 @@ def test_every_block_runs_or_says_why() -> None:
 
 
 def run_block(block: Block, hub: ServedHub) -> subprocess.CompletedProcess[str]:
-    script = "set -eo pipefail\n" + block.text.replace(DOC_URL, hub.url)
+    text = block.text.replace(DOC_URL, hub.url).replace("http://localhost:8000", hub.url)
+    script = "set -eo pipefail\n" + text
     return subprocess.run(["bash", "-c", script], cwd=hub.project, env=clean_env(hub.url),
                           capture_output=True, text=True, timeout=180, check=False)
 
