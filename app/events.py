@@ -37,6 +37,11 @@ class _Entropy:
 _entropy = _Entropy()
 
 
+# Events a person made by hand on the CLI (`passerelle run`: tries, dry runs) carry this
+# dedupe-key prefix: they are not adoption, and nobody waits in Slack for their outcome.
+CLI_KEY_PREFIX = "cli:"
+
+
 def new_id() -> str:
     """A time-ordered unique id (UUIDv7 layout): sorts by creation time, safe across hosts."""
     ms = time.time_ns() // 1_000_000

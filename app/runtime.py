@@ -20,7 +20,7 @@ from app.logs import attach_loop
 from app.metrics import EVENTS_RECEIVED
 from app.redact import Redactor
 from app.settings import Settings
-from app.store import IngestResult, Store
+from app.store import IngestResult, RunRecord, Store
 from app.store.batcher import IngestBatcher
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
@@ -91,7 +91,18 @@ class Runtime:
                                  poll_seconds=s.notion_poll_seconds, sandbox=s.notion_sandbox)
         if watcher is not None:
             self.extras["notion_watcher"] = watcher
+        worker.on_failed.append(self._tell_failed)
         return worker
+
+    async def _tell_failed(self, run: RunRecord, reason: str) -> None:
+        """A Slack-triggered run failed for good: the person hears it (connectors/slack)."""
+        from connectors.slack.connector import SlackConnector
+        from connectors.slack.failures import tell_failed
+
+        slack = self.connectors.get(SlackConnector.name)
+        if run.event is not None and isinstance(slack, SlackConnector):
+            await tell_failed(slack, event=run.event, flow=run.flow, run_id=run.id,
+                              reason=reason, failures_channel=self.settings.failures_channel)
 
     async def submit(self, event: Event, flows: Sequence[str] | None = None) -> IngestResult:
         """Store the event and its runs (committed before this returns), then wake the worker.

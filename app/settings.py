@@ -111,6 +111,10 @@ class Settings(BaseSettings):
                                       validation_alias="PASSERELLE_SANDBOX_QUERY_LAG_MS")
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
+    # Journeys (issue 16): the Slack channel (or user id) where the lead hears of each run
+    # that failed for good; the person who typed the command is told either way.
+    failures_channel: str | None = Field(default=None,
+                                         validation_alias="PASSERELLE_FAILURES_CHANNEL")
 
     # Security at the seams (issue 15): a secret that is present but empty or blank (as
     # docker-compose's ``${VAR:-}`` passes it) counts as unset, so it never verifies anything.

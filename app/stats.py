@@ -6,8 +6,11 @@ The same numbers feed ``passerelle stats``, ``GET /api/stats``, the dashboard an
 - a run belongs to the week its event was received in (local time of ``timezone``);
 - events: events that started a run of the flow (totals: distinct events);
 - succeeded / failed / pending: the runs' statuses now (pending: queued, running, retrying);
+  skipped: succeeded runs that ended early on purpose (empty input), not in succeeded;
 - duplicates prevented: repeated deliveries of those events (counted in the week the repeat
-  arrived) plus upserts that updated an existing item instead of creating a second one;
+  arrived; not the scheduler's re-submissions) plus upserts that found the item they were
+  about to create (not a page many items share, such as a sprint's retro page);
+- events made on the CLI (``passerelle run``) are not adoption: left out of every number;
 - contributors: distinct actors (Slack user, webhook author) of those events;
 - median / p95: seconds from event received to run finished, over succeeded runs,
   percentiles by linear interpolation between closest ranks (numpy's default).
@@ -75,6 +78,7 @@ class Bucket:
     succeeded: int = 0
     failed: int = 0
     pending: int = 0
+    skipped: int = 0
     duplicates_prevented: int = 0
     contributors: set[str] = field(default_factory=set)
     latencies: list[float] = field(default_factory=list)
@@ -88,6 +92,7 @@ class Bucket:
             "succeeded": self.succeeded,
             "failed": self.failed,
             "pending": self.pending,
+            "skipped": self.skipped,
             "duplicates_prevented": self.duplicates_prevented,
             "contributors": len(self.contributors),
             "median_seconds": rounded(percentile(self.latencies, 50)),
@@ -126,7 +131,9 @@ def compute(rows: KpiRows, *, mondays: list[date], tz: ZoneInfo,
             b.events.add(run.event_id)
             if run.actor:
                 b.contributors.add(run.actor)
-            if run.status == "succeeded":
+            if run.stopped:
+                b.skipped += 1
+            elif run.status == "succeeded":
                 b.succeeded += 1
                 if run.finished_at is not None:
                     b.latencies.append((run.finished_at - run.received_at).total_seconds())

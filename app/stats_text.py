@@ -32,7 +32,8 @@ def line(k: dict[str, Any]) -> str:
     parts = [
         f"{_plural(k['events'], 'event')} from {_plural(k['contributors'], 'person', 'people')}",
         f"{k['succeeded']} succeeded, {k['failed']} failed"
-        + (f", {k['pending']} in progress" if k["pending"] else ""),
+        + (f", {k['pending']} in progress" if k["pending"] else "")
+        + (f", {k['skipped']} skipped (nothing to save)" if k.get("skipped") else ""),
         f"{_plural(k['duplicates_prevented'], 'double entry', 'double entries')} avoided",
     ]
     if k["median_seconds"] is not None:

@@ -123,7 +123,7 @@ async def live_problems(flows: FlowSet, connectors: Connectors) -> list[LintProb
             if isinstance(ds, str):
                 report((*base, "database"), f"{step.use}: {ds}")
                 continue
-            for field, writing in (("properties", True), ("where", False)):
+            for field, writing in (("properties", True), ("on_create", True), ("where", False)):
                 values = inputs.get(field)
                 if not isinstance(values, dict):
                     continue

@@ -34,6 +34,8 @@ class Outcome:
     error: BaseException | None = None
     step: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Set when a step ended the run early on purpose (``passerelle.stop``): why, for the run.
+    stopped: str | None = None
 
     @property
     def message(self) -> str:
@@ -48,6 +50,13 @@ def render_vars(flow: Flow, event: Event) -> dict[str, Any]:
     base = {"event": event.data, "trigger": event.envelope(), "steps": {}, "vars": {}}
     rendered: dict[str, Any] = expressions.render(flow.vars, base)
     return rendered
+
+
+def stop_reason(output: Any) -> str | None:
+    """The reason a step's output gives for ending its run here (``{"stop_run": reason}``)."""
+    if isinstance(output, dict) and isinstance(output.get("stop_run"), str):
+        return str(output["stop_run"])
+    return None
 
 
 def _input_error(action: Action, exc: ValidationError) -> PermanentError:
@@ -79,6 +88,8 @@ async def execute_steps(
     for position, step in enumerate(flow.steps):
         if step.id in done and done[step.id].status in ("succeeded", "skipped"):
             outputs[step.id] = done[step.id].output
+            if (reason := stop_reason(outputs[step.id])) is not None:
+                return Outcome(ok=True, outputs=outputs, step=step.id, stopped=reason)
             continue
         call = _Call(flow, event, step, position, run_id=run_id, attempt=attempt,
                      actions=actions, invoke=invoke, on_step=on_step, redactor=redactor,
@@ -90,6 +101,8 @@ async def execute_steps(
                    "vars": variables}
             if step.for_each is None:
                 outputs[step.id] = await call.once(ctx, step.id)
+                if (reason := stop_reason(outputs[step.id])) is not None:
+                    return Outcome(ok=True, outputs=outputs, step=step.id, stopped=reason)
                 continue
             items = expressions.render(step.for_each, ctx)
             if items is None:
@@ -184,6 +197,9 @@ class _Call:
             raise _StepFailed(key, error) from exc
         await self.record(
             key, "succeeded", started, input=inputs, output=output,
-            deduplicated=bool(isinstance(output, dict) and output.get("deduplicated")),
+            # A double entry avoided (a KPI): an existing item found again, not a page that
+            # many items share (``shared``, e.g. a sprint's retro page).
+            deduplicated=bool(isinstance(output, dict) and output.get("deduplicated")
+                              and not output.get("shared")),
         )
         return output

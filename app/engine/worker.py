@@ -29,6 +29,8 @@ from connectors.registry import Connectors
 log = logging.getLogger("passerelle.worker")
 
 Periodic = Callable[[], Awaitable[None]]
+# Called once a run failed for good, with the run and the reason (tell the person, the lead).
+OnFailed = Callable[[RunRecord, str], Awaitable[None]]
 
 
 class Worker:
@@ -63,6 +65,8 @@ class Worker:
         self.clock = clock
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.periodic: list[Periodic] = [self.fire_schedules]
+        self.on_failed: list[OnFailed] = []
+        self._fired: dict[str, str] = {}  # flow -> the schedule slot this worker submitted
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
@@ -104,7 +108,10 @@ class Worker:
                 on_step=on_step, done={s.step_id: s for s in run.steps}, redactor=self.redactor,
             )
             if outcome.ok:
-                await self.store.finish(run_id=run.id, worker=self.id)
+                note = f"stopped at step {outcome.step}: {outcome.stopped}" \
+                    if outcome.stopped is not None else None
+                await self.store.finish(run_id=run.id, worker=self.id,
+                                        note=self.redactor.excerpt(note) if note else None)
                 RUNS_FINISHED.labels(run.flow, "succeeded").inc()
                 log.info("run succeeded", extra={"run_id": run.id, "event_id": run.event_id,
                                                  "flow": run.flow})
@@ -131,6 +138,11 @@ class Worker:
         RUNS_FINISHED.labels(run.flow, "failed").inc()
         log.error("run failed", extra={"run_id": run.id, "event_id": run.event_id,
                                        "flow": run.flow, "error": message})
+        for hook in self.on_failed:
+            try:
+                await hook(run, message)
+            except Exception:  # telling is best effort; the run is failed and recorded
+                log.exception("on-failed hook failed", extra={"run_id": run.id})
 
     # ---- the loop ---------------------------------------------------------------------------
 
@@ -173,7 +185,13 @@ class Worker:
                 value = await self.store.kv_setdefault("schedule-armed", name, now.isoformat())
                 armed[name] = datetime.fromisoformat(value)
         for event in due_events(list(self.flows.flows.values()), now, armed):
+            # A slot stays due until the next one: submit it once per worker, not every tick
+            # (other workers' submissions of it are deduplicated by its key).
+            name, slot = str(event.data.get("flow")), str(event.data.get("slot"))
+            if self._fired.get(name) == slot:
+                continue
             await self.submit(event)
+            self._fired[name] = slot
 
     async def _heartbeat(self) -> None:
         while True:

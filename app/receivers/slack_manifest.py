@@ -19,6 +19,8 @@ ACTION_SCOPES: dict[str, tuple[str, ...]] = {
     "slack.react": ("reactions:write",),
     "slack.lookup_user": ("users:read", "users:read.email"),
     "slack.respond": (),  # response_url needs no scope
+    # Names for <@U…> (users.info) and <#C…> (conversations.info, public and private).
+    "slack.plain_text": ("users:read", "channels:read", "groups:read"),
     # Public and private channels, direct and group messages: wherever a reaction can be.
     "slack.get_message": ("channels:history", "groups:history", "im:history", "mpim:history"),
 }

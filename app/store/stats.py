@@ -13,8 +13,15 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.events import CLI_KEY_PREFIX
 from app.store import tables as t
 from app.store.store import Store
+
+# Sources whose repeated deliveries are the hub's own re-submissions (the scheduler submits
+# the current slot again every tick), not an item a person was spared from entering twice.
+NOT_DOUBLE_ENTRY_SOURCES = ("schedule",)
+# A succeeded run whose note starts so ended early on purpose (passerelle.stop: empty input).
+STOPPED_PREFIX = "stopped at step "
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,12 @@ class RunRow:
     received_at: datetime
     finished_at: datetime | None
     actor: str | None
+    note: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Succeeded by ending early on purpose (nothing to do: empty input)."""
+        return self.status == "succeeded" and (self.note or "").startswith(STOPPED_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -57,27 +70,36 @@ async def kpi_rows(store: Store, *, since: datetime, until: datetime | None = No
         cond = column >= since
         return sa.and_(cond, column < until) if until is not None else cond
 
+    by_a_person = sa.not_(e.c.dedupe_key.startswith(CLI_KEY_PREFIX, autoescape=True))
     runs_q = (
-        sa.select(r.c.event_id, r.c.flow, r.c.status, r.c.created_at, r.c.finished_at, e.c.actor)
+        sa.select(r.c.event_id, r.c.flow, r.c.status, r.c.created_at, r.c.finished_at, e.c.actor,
+                  r.c.error)
         .join(e, e.c.id == r.c.event_id)
-        .where(window(r.c.created_at))
+        .where(window(r.c.created_at), by_a_person)
     )
-    # One repeated delivery avoids one run of every flow the original event started.
+    # One repeated delivery (a Slack retry, a webhook re-sent with its key) avoids one run of
+    # every flow the original event started; the scheduler's own re-submissions do not count.
     dups_q = (
         sa.select(r.c.flow, d.c.received_at)
         .join(r, r.c.event_id == d.c.event_id)
-        .where(window(d.c.received_at))
+        .join(e, e.c.id == d.c.event_id)
+        .where(window(d.c.received_at), by_a_person,
+               e.c.source.not_in(NOT_DOUBLE_ENTRY_SOURCES))
     )
+    # An upsert that found the item it was about to create again (the runner records no
+    # ``deduplicated`` for pages many items share, such as a sprint's retro page).
     steps_q = (
         sa.select(r.c.flow, r.c.created_at)
         .join(r, r.c.id == s.c.run_id)
-        .where(s.c.deduplicated.is_(True), s.c.status == "succeeded", window(r.c.created_at))
+        .join(e, e.c.id == r.c.event_id)
+        .where(s.c.deduplicated.is_(True), s.c.status == "succeeded", window(r.c.created_at),
+               by_a_person)
     )
     out = KpiRows()
     async with store.engines.read.connect() as conn:
         for row in await conn.execute(runs_q):
             out.runs.append(RunRow(row.event_id, row.flow, row.status, row.created_at,
-                                   row.finished_at, row.actor))
+                                   row.finished_at, row.actor, row.error))
         for dup in await conn.execute(dups_q):
             out.double_entries.append(DoubleEntryRow(dup.flow, dup.received_at, "event"))
         for step in await conn.execute(steps_q):

@@ -278,9 +278,10 @@ class Store:
         await self._grouped(partial(checkpoints.record_step, run_id=run_id, worker=worker,
                                     step=step))
 
-    async def finish(self, *, run_id: str, worker: str) -> None:
+    async def finish(self, *, run_id: str, worker: str, note: str | None = None) -> None:
+        """The run succeeded; ``note`` (kept in ``error``) says why it stopped early, if so."""
         await self._grouped(partial(checkpoints.end, run_id=run_id, worker=worker,
-                                    status="succeeded", error=None, finished_at=self.clock()))
+                                    status="succeeded", error=note, finished_at=self.clock()))
 
     async def retry(self, *, run_id: str, worker: str, error: str, not_before: datetime) -> None:
         await self._grouped(partial(checkpoints.end, run_id=run_id, worker=worker,

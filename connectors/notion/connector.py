@@ -19,6 +19,7 @@ from connectors import offload
 from connectors.base import ActionContext, ActionInput, Connector, action
 from connectors.notion.blocks import INLINE_MARKDOWN_CHARS, batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
+from connectors.notion.count import count_into, set_once
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
 from connectors.notion.upsert import RecentKeys, upsert
@@ -37,6 +38,7 @@ class UpdatePageInput(ActionInput):
     page: str = Ref
     properties: dict[str, Any] = Field(default_factory=dict)
     content: str | None = None
+    skip_empty: bool = False  # leave properties whose value is empty as they are
 
 
 class UpsertPageInput(ActionInput):
@@ -45,6 +47,24 @@ class UpsertPageInput(ActionInput):
     properties: dict[str, Any] = Field(default_factory=dict)
     key_property: str = DEFAULT_KEY_PROPERTY
     content: str | None = None  # written when the page is created or still has no body
+    # Written only when the upsert creates the page: defaults and first-save facts (Reporter)
+    # that a later event must not overwrite. ``properties`` win over them on create.
+    on_create: dict[str, Any] = Field(default_factory=dict)
+    skip_empty: bool = False  # leave properties whose value is empty as they are
+    # The page collects many items (a sprint's retro page): finding it is expected, and is
+    # not counted as a double entry avoided.
+    shared: bool = False
+
+
+class SetOnceInput(ActionInput):
+    page: str = Ref
+    property: str = Field(min_length=1, max_length=200)  # a checkbox
+
+
+class CountItemsInput(ActionInput):
+    page: str = Ref
+    property: str = Field(min_length=1, max_length=200)
+    block_type: str | None = "bulleted_list_item"  # null counts every top-level block
 
 
 class AppendInput(ActionInput):
@@ -66,6 +86,13 @@ class GetPageInput(ActionInput):
 class CommentInput(ActionInput):
     page: str = Ref
     text: str = Field(min_length=1)
+
+
+def without_empty(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without those that carry nothing: None, blank text, an empty list."""
+    return {k: v for k, v in values.items()
+            if v is not None and not (isinstance(v, str) and not v.strip())
+            and not (isinstance(v, list | dict) and not v)}
 
 
 def page_id(ref: str) -> str:
@@ -177,7 +204,8 @@ class NotionConnector(Connector):
         if ds is None:
             ds = DataSource(id="", database_id="", title="page", properties={
                 n: {"type": v.get("type")} for n, v in current.get("properties", {}).items()})
-        props = await self.values.convert(ds, inp.properties)
+        wanted = without_empty(inp.properties) if inp.skip_empty else inp.properties
+        props = await self.values.convert(ds, wanted)
         page = current
         if props:
             page = await self.api.call(f"notion: update page {inp.page}",
@@ -191,21 +219,36 @@ class NotionConnector(Connector):
             idempotent=True)
     async def upsert_page(self, inp: UpsertPageInput, ctx: ActionContext) -> dict[str, Any]:
         ds = await self.schemas.resolve(inp.database)
-        props = await self.values.convert(ds, inp.properties)
+        wanted = without_empty(inp.properties) if inp.skip_empty else inp.properties
+        first = without_empty(inp.on_create) if inp.skip_empty else inp.on_create
+        props = await self.values.convert(ds, wanted)
+        on_create = await self.values.convert(
+            ds, {k: v for k, v in first.items() if k not in wanted})
         result = await upsert(self, ds, key=str(inp.key), key_property=inp.key_property,
-                              props=props)
+                              props=props, on_create=on_create)
         blocks = 0
         if inp.content and (result.created or not await self.has_content(result.page["id"])):
             blocks = await self.write_content(result.page["id"], inp.content)
         return page_output(result.page, ds, created=result.created,
                            deduplicated=not result.created, archived_duplicates=result.archived,
-                           blocks=blocks)
+                           blocks=blocks, shared=inp.shared)
 
     @action("append", AppendInput, summary="Append markdown text to a page as blocks")
     async def append(self, inp: AppendInput, ctx: ActionContext) -> dict[str, Any]:
         target = page_id(inp.page)
         count = await self.write_content(target, inp.text)
         return {"page_id": target, "blocks": count}
+
+    @action("count_items", CountItemsInput, idempotent=True,
+            summary="Count a page's blocks (bullets by default) into a number property")
+    async def count_items(self, inp: CountItemsInput, ctx: ActionContext) -> dict[str, Any]:
+        return await count_into(self, page=page_id(inp.page), prop=inp.property,
+                                block_type=inp.block_type)
+
+    @action("set_once", SetOnceInput, idempotent=True,
+            summary="Tick a checkbox if not ticked yet; `claimed` says whether this run did")
+    async def set_once(self, inp: SetOnceInput, ctx: ActionContext) -> dict[str, Any]:
+        return await set_once(self, page=page_id(inp.page), prop=inp.property)
 
     @action("find_pages", FindPagesInput, summary="Find pages whose properties equal values",
             idempotent=True)

@@ -95,7 +95,8 @@ async def _key_lock(conn: NotionConnector, name: str) -> AsyncIterator[None]:
 
 
 async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_property: str,
-                 props: dict[str, Any]) -> Upserted:
+                 props: dict[str, Any], on_create: dict[str, Any] | None = None) -> Upserted:
+    """The page of ``key`` updated with ``props``, or created with ``on_create`` and ``props``."""
     schema = ds.properties.get(key_property)
     if schema is None:
         known = ", ".join(f'"{n}"' for n in sorted(ds.properties))
@@ -118,7 +119,7 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
         while True:
             try:
                 done = await _upsert_once(conn, ds, key_property, key_value, wanted, props,
-                                          recent=f"{ds.id}\0{key}")
+                                          on_create or {}, recent=f"{ds.id}\0{key}")
                 conn.recent_keys.put(f"{ds.id}\0{key}", str(done.page["id"]))
                 return done
             except PermanentError as error:
@@ -133,8 +134,8 @@ def _trashed_meanwhile(error: PermanentError) -> bool:
 
 
 async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
-                       key_value: Any, wanted: dict[str, Any], props: dict[str, Any], *,
-                       recent: str) -> Upserted:
+                       key_value: Any, wanted: dict[str, Any], props: dict[str, Any],
+                       on_create: dict[str, Any], *, recent: str) -> Upserted:
     api = conn.api
     found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
     if not found:
@@ -147,7 +148,7 @@ async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
     mine = await api.call(
         f"notion: create page in {ds.title!r}", api.sdk.pages.create,
         parent={"type": "data_source_id", "data_source_id": ds.id},
-        properties={**props, key_property: key_value})
+        properties={**on_create, **props, key_property: key_value})
     after = _oldest_first(await query_pages(api, ds, wanted, limit=20))
     if len(after) <= 1 or after[0]["id"] == mine["id"]:
         archived = await _trash(conn, [p for p in after if p["id"] != mine["id"]])

@@ -26,12 +26,22 @@ class StatsInput(ActionInput):
                                  "PASSERELLE_TIMEZONE")
 
 
+class StopInput(ActionInput):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class PasserelleConnector(Connector):
     name = "passerelle"
 
     def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
         super().__init__(settings)
         self.store = store
+
+    @action("stop", StopInput, idempotent=True,
+            summary="End the run here, successfully, with a reason the run shows (use `if:`)")
+    async def stop(self, inp: StopInput, ctx: ActionContext) -> dict[str, Any]:
+        # The runner reads ``stop_run``: later steps do not run, the run succeeds with a note.
+        return {"stop_run": inp.reason}
 
     @action("stats", StatsInput, summary="Adoption KPIs per flow and ISO week, with a ready "
             "`text` summary for Slack", idempotent=True)

@@ -22,12 +22,14 @@ from connectors.slack.inputs import (
     EphemeralInput,
     GetMessageInput,
     LookupUserInput,
+    PlainTextInput,
     PostInput,
     ReactInput,
     ReplyInput,
     RespondInput,
     UpdateInput,
 )
+from connectors.slack.markup import plain_text
 
 RESPONSE_URL_USES = 5
 RESPONSE_URL_SECONDS = 30 * 60
@@ -46,6 +48,7 @@ class SlackConnector(Connector):
         self.api = SlackApi(settings)
         self._identity: dict[str, str] | None = None
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._channels: dict[str, tuple[float, str]] = {}
         self._response_uses: dict[str, int] = {}
 
     @property
@@ -204,6 +207,26 @@ class SlackConnector(Connector):
                   "tz": user.get("tz"), "is_bot": bool(user.get("is_bot"))}
         self._users[key] = (time.monotonic(), result)
         return result
+
+    @action("plain_text", PlainTextInput, idempotent=True,
+            summary="Slack markup to plain text: <@U…> and <#C…> become names")
+    async def plain_text(self, inp: PlainTextInput, ctx: ActionContext) -> dict[str, Any]:
+        async def user_name(ident: str) -> str | None:
+            found = await self.lookup_user(LookupUserInput(id=ident), ctx)
+            return found.get("display_name") or found.get("real_name") or found.get("name")
+
+        async def channel_name(ident: str) -> str | None:
+            cached = self._channels.get(ident)
+            if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+                return cached[1]
+            data = await self.api.call("conversations.info", channel=ident)
+            name = str((data.get("channel") or {}).get("name") or "") or None
+            if name:
+                self._channels[ident] = (time.monotonic(), name)
+            return name
+
+        return {"text": await plain_text(inp.text, user_name=user_name,
+                                         channel_name=channel_name)}
 
     async def aclose(self) -> None:
         await self.api.aclose()

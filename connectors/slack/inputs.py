@@ -71,3 +71,7 @@ class LookupUserInput(ActionInput):
 class GetMessageInput(ActionInput):
     channel: str | None = None  # default: the triggering event's channel
     ts: str | None = None  # default: the triggering message (or the message reacted to)
+
+
+class PlainTextInput(ActionInput):
+    text: str = Field(max_length=40_000)  # Slack's own limit on a message's text

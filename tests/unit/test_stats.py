@@ -115,7 +115,7 @@ async def test_counts_per_flow_and_totals(store) -> None:
     doc = await kpis(s, weeks=1, now=NOW, flows=["idle-flow"])
     fb = week(doc, "feedback", "2025-W03")
     assert fb == {
-        "week": "2025-W03", "events": 5, "succeeded": 4, "failed": 1, "pending": 0,
+        "week": "2025-W03", "events": 5, "succeeded": 4, "failed": 1, "pending": 0, "skipped": 0,
         # repeats of "both" and "f2", plus the two upserts of f2 that updated
         "duplicates_prevented": 4,
         "contributors": 3,
@@ -202,3 +202,13 @@ async def test_unknown_time_zone_is_a_clear_error(store) -> None:
 ])
 def test_durations_read_like_words(seconds, text) -> None:
     assert duration(seconds) == text
+
+
+def test_digest_line_says_how_many_runs_had_nothing_to_save() -> None:
+    from app.stats_text import line
+
+    week = {"events": 3, "contributors": 2, "succeeded": 1, "failed": 0, "pending": 0,
+            "skipped": 2, "duplicates_prevented": 0, "median_seconds": None,
+            "p95_seconds": None}
+    assert "1 succeeded, 0 failed, 2 skipped (nothing to save)" in line(week)
+    assert "skipped" not in line({**week, "skipped": 0})

@@ -110,3 +110,32 @@ def test_real_run_then_runs_and_replay(env: Path, tmp_path: Path) -> None:
     assert again.exit_code == 1 and "only failed runs can be replayed" in again.output
     unknown = CliRunner().invoke(cli, ["replay", "no-such-run"])
     assert unknown.exit_code == 1 and "no run with id no-such-run" in unknown.output
+
+
+@pytest.mark.parametrize(("body", "kind"), [("[1, 2]", "a list"), ('"hello"', "a string"),
+                                            ("null", "null"), ("42", "a number"),
+                                            ("true", "a boolean")])
+def test_run_event_that_is_not_an_object_is_a_clear_error(env: Path, tmp_path: Path,
+                                                          body: str, kind: str) -> None:
+    (env / "forward.yaml").write_text(GOOD)
+    event = tmp_path / "event.json"
+    event.write_text(body)
+    for extra in ([], ["--dry-run"]):
+        out = CliRunner().invoke(cli, ["run", "forward", "--event", str(event), *extra])
+        assert out.exit_code == 1, out.output
+        assert out.exception is None or isinstance(out.exception, SystemExit)
+        assert f"the event must be a JSON object ({{...}}), not {kind}" in out.output
+
+
+def test_run_without_event_only_for_scheduled_flows(env: Path) -> None:
+    (env / "forward.yaml").write_text(GOOD)
+    out = CliRunner().invoke(cli, ["run", "forward"])
+    assert out.exit_code == 1
+    assert "runs on webhook events: give one with --event FILE" in out.output
+
+
+def test_runs_with_an_unknown_status_is_an_error(env: Path) -> None:
+    out = CliRunner().invoke(cli, ["runs", "--status", "bogus"])
+    assert out.exit_code == 2
+    assert "unknown status 'bogus' (use one of: queued, running, retrying, succeeded, " \
+        "failed)" in out.output

@@ -87,3 +87,32 @@ async def test_live_schema_is_fetched(respx_mock: respx.MockRouter, tmp_path: Pa
     found = dict(lines(await live_problems(flows, connectors)))
     assert set(found) == {12, 13, 14, 15}  # Tags: unknown here, even with a template value
     assert 'no property "Importanse"' in found[12] and 'no property "Created"' in found[14]
+
+
+async def test_on_create_properties_are_checked_like_properties(tmp_path: Path) -> None:
+    (tmp_path / "release.yaml").write_text("""\
+name: release
+on:
+  webhook: ci
+steps:
+  - id: release
+    use: notion.upsert_page
+    with:
+      database: Releases
+      key: "{{ event.version }}"
+      key_property: Version
+      skip_empty: true
+      properties:
+        Version: "{{ event.version }}"
+      on_create:
+        Stauts: In progress
+        Status: Someday
+""")
+    settings = Settings(_env_file=None, flows=tmp_path)  # type: ignore[call-arg]
+    connectors = Connectors(settings)
+    flows = load_flows(tmp_path, env=settings.env, actions=connectors.actions)
+    assert flows.problems == []
+    messages = [(p.line, p.message) for p in await live_problems(flows, connectors)]
+    assert [line for line, _ in messages] == [15, 16]
+    assert 'no property "Stauts"' in messages[0][1]
+    assert "Someday" in messages[1][1]
