@@ -22,6 +22,8 @@ from app.redact import Redactor
 from app.settings import Settings
 from app.store import IngestResult, Store
 from app.store.batcher import IngestBatcher
+from app.store.durable import StoreState
+from app.store.quota import StoreQuota
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors
@@ -56,7 +58,8 @@ class Runtime:
         # connectors keep no store of their own.
         connectors = connectors or Connectors(settings, instances={
             PasserelleConnector.name: PasserelleConnector(settings, store=store),
-            NotionConnector.name: NotionConnector(settings, store=store)})
+            NotionConnector.name: NotionConnector(settings, state=StoreState(store),
+                                                  quota=StoreQuota(store))})
         flows = load(settings, connectors)
         for problem in flows.problems:
             log.error("flow problem", extra={"problem": str(problem)})

@@ -9,9 +9,48 @@ configure the rate as the API limit divided by N (see docs/deploy.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+# True while a step of an interactive run executes (a person waits: a Slack command,
+# shortcut, reaction or modal). Rate limiters serve such requests before bulk work.
+INTERACTIVE: ContextVar[bool] = ContextVar("passerelle_interactive", default=False)
+
+
+@contextlib.contextmanager
+def counted(api: str) -> Iterator[list[int]]:
+    """Count one request to ``api`` in ``passerelle_api_requests_total`` by its outcome.
+
+    A failure is labelled by the HTTP status of the exception's cause (or of a status the
+    block appends to the yielded list, for clients that answer errors without raising).
+    """
+    from app.metrics import API_REQUESTS
+
+    statuses: list[int] = []
+    outcome = "error"
+    try:
+        yield statuses
+        outcome = outcome_of(statuses[0]) if statuses else "ok"
+    except BaseException as exc:
+        cause = exc.__cause__
+        status = getattr(getattr(cause, "response", None), "status_code", None)
+        outcome = outcome_of(status if isinstance(status, int)
+                             else getattr(cause, "status", None))
+        raise
+    finally:
+        API_REQUESTS.labels(api, outcome).inc()
+
+
+def outcome_of(status: int | None) -> str:
+    """The ``outcome`` label of ``passerelle_api_requests_total`` for a failed request."""
+    if status == 429:
+        return "429"
+    if status is not None and status >= 500:
+        return "5xx"
+    return "error"
 
 
 @dataclass

@@ -8,20 +8,23 @@ Flows give plain values; the connector converts them with the data source's sche
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field
 
 from app.errors import PermanentError, RetryableError
 from app.settings import Settings
-from app.store import Store
 from connectors.base import ActionContext, ActionInput, Connector, action
 from connectors.notion.blocks import batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
+from connectors.notion.keyindex import KeyIndex
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
 from connectors.notion.upsert import upsert
 from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_pages, where_filter
+from connectors.ports import DurableState, SharedQuota
 
 Ref = Field(min_length=1, max_length=2000)
 
@@ -85,13 +88,20 @@ def page_output(page: dict[str, Any], ds: DataSource | None, **extra: Any) -> di
 class NotionConnector(Connector):
     name = "notion"
 
-    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, *, state: DurableState | None = None,
+                 quota: SharedQuota | None = None) -> None:
         super().__init__(settings)
         self._api: NotionApi | None = None
         self._schemas: Schemas | None = None
         self.key_locks: dict[str, asyncio.Lock] = {}
-        # Upserts of one key are serialised across the hub's processes through the store.
-        self.store = store
+        # Upserts of one key are serialised across the hub's processes through ``state``
+        # (the store), which also keeps the key → page index; ``quota`` is the store's
+        # shared rate limiter, one Notion quota for all processes.
+        self.state = state
+        self.quota = quota
+        self.keys = KeyIndex(state)
+        # Page bodies go as markdown with the create (one request); false: block appends.
+        self.markdown = settings.notion_markdown_content
 
     @property
     def sandbox(self) -> bool:
@@ -100,7 +110,7 @@ class NotionConnector(Connector):
     @property
     def api(self) -> NotionApi:
         if self._api is None:
-            self._api = NotionApi(self.settings)
+            self._api = NotionApi(self.settings, quota=self.quota)
         return self._api
 
     @property
@@ -144,6 +154,44 @@ class NotionConnector(Connector):
             done += len(batch)
         return done
 
+    async def create_with_content(self, ds: DataSource, props: dict[str, Any],
+                                  content: str | None, *,
+                                  safe_to_repeat: bool = False) -> tuple[dict[str, Any], int]:
+        """Create a page with ``content`` as its body in one request (Notion's ``markdown``
+        parameter); returns the page and the number of blocks. When markdown is off, or the
+        API refuses the parameter, the body follows as block appends (``write_content``)."""
+        what = f"notion: create page in {ds.title!r}"
+        parent = {"type": "data_source_id", "data_source_id": ds.id}
+        blocks = markdown_to_blocks(content) if content else []
+        if blocks and self.markdown:
+            try:
+                page = await self.api.call(what, self.api.sdk.pages.create,
+                                           safe_to_repeat=safe_to_repeat, parent=parent,
+                                           properties=props, markdown=content)
+                return page, len(blocks)
+            except PermanentError as error:
+                if "markdown" not in str(error):
+                    raise
+                self.markdown = False  # this API does not take it: appends from now on
+        page = await self.api.call(what, self.api.sdk.pages.create,
+                                   safe_to_repeat=safe_to_repeat, parent=parent,
+                                   properties=props)
+        return page, (await self.write_content(page["id"], content) if blocks and content
+                      else 0)
+
+    @contextlib.asynccontextmanager
+    async def schema_checked(self, *refs: str) -> AsyncIterator[None]:
+        """A write refused as invalid, or an object gone, may come from a cached schema that
+        changed in Notion: forget it, so the retry (or next run) reads it again."""
+        try:
+            yield
+        except PermanentError as error:
+            text = str(error)
+            if "validation_error" in text or "object_not_found" in text or "Could not find" in text:
+                for ref in refs:
+                    self.schemas.forget(ref)
+            raise
+
     async def has_content(self, page: str) -> bool:
         listing = await self.api.call(f"notion: content of {page}",
                                       self.api.sdk.blocks.children.list, block_id=page,
@@ -155,13 +203,33 @@ class NotionConnector(Connector):
     @action("create_page", CreatePageInput, summary="Create a page in a database")
     async def create_page(self, inp: CreatePageInput, ctx: ActionContext) -> dict[str, Any]:
         ds = await self.schemas.resolve(inp.database)
+        # A retry of this step after its create (e.g. a 429 on a content append) resumes
+        # with the page made before instead of creating a second one.
+        made = None if ctx.dry_run else await self.keys.step_page(ctx.idempotency_key)
+        if made is not None:
+            page = await self.fetch_page(made)
+            blocks = 0
+            if inp.content and not await self.has_content(made):
+                blocks = await self.write_content(made, inp.content)
+            return page_output(page, ds, created=True, deduplicated=False, blocks=blocks,
+                               resumed=True)
         props = await self.values.convert(ds, inp.properties)
-        page = await self.api.call(
-            f"notion: create page in {ds.title!r}", self.api.sdk.pages.create,
-            safe_to_repeat=False, parent={"type": "data_source_id", "data_source_id": ds.id},
-            properties=props)
-        blocks = await self.write_content(page["id"], inp.content) if inp.content else 0
+        async with self.schema_checked(inp.database, ds.id):
+            page, blocks = await self._create_recorded(ds, props, inp.content, ctx)
         return page_output(page, ds, created=True, deduplicated=False, blocks=blocks)
+
+    async def _create_recorded(self, ds: DataSource, props: dict[str, Any],
+                               content: str | None,
+                               ctx: ActionContext) -> tuple[dict[str, Any], int]:
+        if not content or self.markdown:
+            page, blocks = await self.create_with_content(ds, props, content)
+            if not ctx.dry_run:
+                await self.keys.remember_step(ctx.idempotency_key, page["id"])
+            return page, blocks
+        page, _ = await self.create_with_content(ds, props, None)
+        if not ctx.dry_run:  # recorded before the appends, which may fail and be retried
+            await self.keys.remember_step(ctx.idempotency_key, page["id"])
+        return page, await self.write_content(page["id"], content)
 
     @action("update_page", UpdatePageInput, summary="Update the named properties of a page",
             idempotent=True)
@@ -186,10 +254,12 @@ class NotionConnector(Connector):
     async def upsert_page(self, inp: UpsertPageInput, ctx: ActionContext) -> dict[str, Any]:
         ds = await self.schemas.resolve(inp.database)
         props = await self.values.convert(ds, inp.properties)
-        result = await upsert(self, ds, key=str(inp.key), key_property=inp.key_property,
-                              props=props)
-        blocks = 0
-        if inp.content and (result.created or not await self.has_content(result.page["id"])):
+        async with self.schema_checked(inp.database, ds.id):
+            result = await upsert(self, ds, key=str(inp.key), key_property=inp.key_property,
+                                  props=props, content=inp.content)
+        blocks = result.blocks
+        if inp.content and not result.created and not await self.has_content(
+                result.page["id"]):
             blocks = await self.write_content(result.page["id"], inp.content)
         return page_output(result.page, ds, created=result.created,
                            deduplicated=not result.created, archived_duplicates=result.archived,
