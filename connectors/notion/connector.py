@@ -27,6 +27,7 @@ from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_
 from connectors.ports import DurableState, SharedQuota
 
 Ref = Field(min_length=1, max_length=2000)
+PAGE_SOURCES = 10_000  # pages whose data source this process remembers
 
 
 class CreatePageInput(ActionInput):
@@ -102,6 +103,7 @@ class NotionConnector(Connector):
         self.keys = KeyIndex(state)
         # Page bodies go as markdown with the create (one request); false: block appends.
         self.markdown = settings.notion_markdown_content
+        self._page_sources: dict[str, str] = {}  # page id → data source id, oldest first
 
     @property
     def sandbox(self) -> bool:
@@ -192,6 +194,17 @@ class NotionConnector(Connector):
                     self.schemas.forget(ref)
             raise
 
+    def seen(self, page: dict[str, Any]) -> dict[str, Any]:
+        """Remember which data source holds ``page`` (a bounded map), so that an update of it
+        needs no read first; returns the page."""
+        source = (page.get("parent") or {}).get("data_source_id")
+        if source and page.get("id"):
+            self._page_sources.pop(str(page["id"]), None)
+            self._page_sources[str(page["id"])] = str(source)
+            while len(self._page_sources) > PAGE_SOURCES:
+                self._page_sources.pop(next(iter(self._page_sources)))
+        return page
+
     async def has_content(self, page: str) -> bool:
         listing = await self.api.call(f"notion: content of {page}",
                                       self.api.sdk.blocks.children.list, block_id=page,
@@ -216,7 +229,7 @@ class NotionConnector(Connector):
         props = await self.values.convert(ds, inp.properties)
         async with self.schema_checked(inp.database, ds.id):
             page, blocks = await self._create_recorded(ds, props, inp.content, ctx)
-        return page_output(page, ds, created=True, deduplicated=False, blocks=blocks)
+        return page_output(self.seen(page), ds, created=True, deduplicated=False, blocks=blocks)
 
     async def _create_recorded(self, ds: DataSource, props: dict[str, Any],
                                content: str | None,
@@ -234,7 +247,19 @@ class NotionConnector(Connector):
     @action("update_page", UpdatePageInput, summary="Update the named properties of a page",
             idempotent=True)
     async def update_page(self, inp: UpdatePageInput, ctx: ActionContext) -> dict[str, Any]:
-        current = await self.fetch_page(inp.page)
+        known = self._page_sources.get(page_id(inp.page))
+        if known is not None and inp.properties:
+            # A page this process wrote or read: its schema is known, no need to read it first.
+            source = await self.schemas.data_source(known)
+            props = await self.values.convert(source, inp.properties)
+            if props:
+                async with self.schema_checked(source.id):
+                    page = await self.api.call(f"notion: update page {inp.page}",
+                                               self.api.sdk.pages.update,
+                                               page_id=page_id(inp.page), properties=props)
+                blocks = await self.write_content(page["id"], inp.content) if inp.content else 0
+                return page_output(self.seen(page), source, created=False, blocks=blocks)
+        current = self.seen(await self.fetch_page(inp.page))
         ds = await self.page_source(current)
         if ds is None:
             ds = DataSource(id="", database_id="", title="page", properties={
@@ -261,7 +286,7 @@ class NotionConnector(Connector):
         if inp.content and not result.created and not await self.has_content(
                 result.page["id"]):
             blocks = await self.write_content(result.page["id"], inp.content)
-        return page_output(result.page, ds, created=result.created,
+        return page_output(self.seen(result.page), ds, created=result.created,
                            deduplicated=not result.created, archived_duplicates=result.archived,
                            blocks=blocks)
 
@@ -290,7 +315,7 @@ class NotionConnector(Connector):
 
     @action("get_page", GetPageInput, summary="Read a page's properties", idempotent=True)
     async def get_page(self, inp: GetPageInput, ctx: ActionContext) -> dict[str, Any]:
-        page = await self.fetch_page(inp.page)
+        page = self.seen(await self.fetch_page(inp.page))
         return page_output(page, await self.page_source(page))
 
     @action("comment", CommentInput, summary="Add a comment to a page")
