@@ -172,7 +172,7 @@ class _Call:
             outcome = "error"
             try:
                 # A person waits for a Slack-triggered run: its API calls go first.
-                interactive = INTERACTIVE.set(self.event.source == "slack")
+                interactive = INTERACTIVE.set(self.event.interactive)
                 try:
                     async with asyncio.timeout(step.timeout):
                         output = await self.invoke(action, model, call_ctx)

@@ -1,7 +1,7 @@
 """The store behind ``connectors.ports.DurableState``: namespaced rows of ``kv``.
 
-Keys are hashed into ``kv.key`` (400 characters) so that any key fits; the original key is
-kept in the value for inspection.
+Keys are hashed into ``kv.key``, so that any key fits (any length, any character: PostgreSQL
+refuses NUL in text and JSON).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from app.store.store import Store
 
 
 def _key(key: str) -> str:
-    return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class StoreState:
@@ -28,7 +28,7 @@ class StoreState:
 
     async def get(self, namespace: str, key: str) -> Any:
         found = await self.store.kv_get(namespace, _key(key))
-        return None if found is None else found.get("v")
+        return None if found is None else found.get("value")
 
     async def put(self, namespace: str, key: str, value: Any) -> None:
         await self.put_many(namespace, {key: value})
@@ -42,7 +42,7 @@ class StoreState:
             if gone:
                 await conn.execute(sa.delete(k).where(k.c.namespace == namespace,
                                                        k.c.key.in_(gone)))
-            rows = [{"namespace": namespace, "key": _key(key), "value": {"k": key, "v": value},
+            rows = [{"namespace": namespace, "key": _key(key), "value": {"value": value},
                      "updated_at": now} for key, value in values.items() if value is not None]
             if rows:
                 stmt = self.store._insert(k).values(rows)

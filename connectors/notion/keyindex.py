@@ -62,7 +62,7 @@ class KeyIndex:
     async def find(self, api: NotionApi, ds: DataSource, key_property: str, key: str) -> Known:
         if self.state is None:
             return UNKNOWN
-        entry = await self.state.get(KEYS, f"{ds.id}\0{key}")
+        entry = await self.state.get(KEYS, f"{ds.id}/{key}")
         if isinstance(entry, dict):
             page = entry.get("page")
             return Known("page", str(page)) if page else UNKNOWN  # else: create uncertain
@@ -78,7 +78,7 @@ class KeyIndex:
                 since = scan.get("at") if isinstance(scan, dict) and scan.get(
                     "property") == key_property else None
                 await self._scan(api, ds, key_property, str(prop_type), since)
-        entry = await self.state.get(KEYS, f"{ds.id}\0{key}")
+        entry = await self.state.get(KEYS, f"{ds.id}/{key}")
         if isinstance(entry, dict) and entry.get("page"):
             return Known("page", str(entry["page"]))
         return Known("absent")
@@ -100,18 +100,18 @@ class KeyIndex:
         for page in pages:
             value = page_to_plain(page)["properties"].get(key_property)
             if value not in (None, ""):
-                found.setdefault(f"{ds.id}\0{value}", {"page": page["id"]})  # oldest wins
+                found.setdefault(f"{ds.id}/{value}", {"page": page["id"]})  # oldest wins
         await self.state.put_many(KEYS, found)
         await self.state.put(SCANS, ds.id, {"at": started, "property": key_property})
 
     async def creating(self, ds: DataSource, key: str) -> None:
         """Mark a create as under way: if it never reports back, later upserts look it up."""
         if self.state is not None:
-            await self.state.put(KEYS, f"{ds.id}\0{key}", {"page": None})
+            await self.state.put(KEYS, f"{ds.id}/{key}", {"page": None})
 
     async def remember(self, ds: DataSource, key: str, page_id: str | None) -> None:
         if self.state is not None:
-            await self.state.put(KEYS, f"{ds.id}\0{key}", {"page": page_id} if page_id else None)
+            await self.state.put(KEYS, f"{ds.id}/{key}", {"page": page_id} if page_id else None)
 
     async def step_page(self, step_key: str) -> str | None:
         """The page a creating step made in an earlier attempt of the same run, if any."""

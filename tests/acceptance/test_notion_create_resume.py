@@ -1,0 +1,69 @@
+"""A step that creates a page with content never makes a second page when it is retried.
+
+Issue 16 ("create_page with content"): a 429 on the content append used to rerun the whole
+step, so one event made several pages. Now the page and its body go in one request (Notion's
+``markdown`` parameter), and with block appends (the fallback) a retried step resumes after
+its create. Shown through the public routes: /feedback commands signed as Slack sends them,
+all at once, with the Notion stand-in's rate limits on and the hub pacing itself far above
+them (50 requests/s against 3/s), so that requests meet 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.acceptance.test_journeys import block_texts, drained, pages_of, slack_messages, slash
+
+FLOW = """\
+name: feedback-note
+on:
+  slack.command:
+    command: /feedback
+steps:
+  - id: page
+    use: notion.create_page
+    with:
+      database: Feedback
+      properties:
+        Name: "{{ event.text }}"
+      content: "{{ event.text }}\\n\\n- first point\\n- second point"
+  - use: slack.respond
+    with:
+      text: "Saved: {{ steps.page.url }}"
+"""
+COMMANDS = 14
+
+
+@pytest.mark.parametrize("markdown", [True, False], ids=["markdown", "block-appends"])
+async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool) -> None:
+    with hub_factory({"feedback-note.yaml": FLOW}, sandbox_rate_limits=True,
+                     notion_rate_limit=50.0, max_attempts=30,
+                     notion_markdown_content=markdown) as hub:
+        sandbox = hub.app.state.notion_sandbox
+        async with hub.client() as c:
+            await asyncio.gather(*[slash(hub, c, "/feedback", f"Item {n}")
+                                   for n in range(COMMANDS)])
+            runs = await drained(hub)
+            steps: list[dict[str, Any]] = []
+            async with hub.client(headers=hub.admin) as admin:
+                for run in runs:
+                    detail = (await admin.get(f"/api/runs/{run['id']}")).json()
+                    steps += [s for s in detail["steps"] if s["id"] == "page"]
+        assert sandbox.requests["rate_limited"] > 0  # the stand-in did refuse requests
+        pages = pages_of(hub, "Feedback")
+        assert sorted(p["properties"]["Name"]["title"][0]["plain_text"] for p in pages) == \
+            sorted(f"Item {n}" for n in range(COMMANDS))  # one page per command, none twice
+        for page in pages:  # each with its whole body, once
+            title = page["properties"]["Name"]["title"][0]["plain_text"]
+            assert block_texts(hub, page["id"]) == [title, "first point", "second point"]
+        assert len(slack_messages(hub, "response")) == COMMANDS
+        if markdown:
+            assert sandbox.requests["append_children"] == 0
+            assert sandbox.requests["create_page"] == COMMANDS
+        else:
+            # Some appends met a 429 after their create: those steps resumed, not recreated.
+            assert any((s.get("output") or {}).get("resumed") for s in steps), steps
+            assert sandbox.requests["create_page"] == COMMANDS
