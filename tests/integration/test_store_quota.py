@@ -7,6 +7,7 @@ whatever their number, the slots they are given are ``1/rate`` apart after the b
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +32,7 @@ async def test_two_processes_share_one_bucket(store_url: str) -> None:
         await b.close()
     slots = sorted(w for w in waits if w is not None)
     assert slots[:3] == [0.0, 0.0, 0.0]  # the burst
-    gaps = [y - x for x, y in zip(slots[2:], slots[3:], strict=False)]
+    gaps = [y - x for x, y in itertools.pairwise(slots[2:])]
     assert gaps == pytest.approx([1 / 3] * 9, abs=1e-4)  # one slot every 1/3 s, across both
     # 12 requests sent at their slots span 3 s: at most 3 requests per second (+ the burst).
     assert slots[-1] == pytest.approx(3.0, abs=1e-4)
