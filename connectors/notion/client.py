@@ -30,7 +30,8 @@ from connectors.ratelimit import INTERACTIVE, TokenBucket, outcome_of
 
 NOTION_VERSION = "2025-09-03"
 RATE = 3.0  # requests per second, Notion's documented average
-BURST = 3.0
+BURST = 3.0  # the in-process bucket (no shared quota)
+SHARED_BURST = 1.0  # the shared quota: strictly 1/rate apart, never above the rate
 BULK_HORIZON = 0.5  # a bulk run takes a shared slot only when it is this close
 BULK_POLL = 0.15
 SANDBOX_TOKEN = "passerelle-sandbox"
@@ -113,13 +114,14 @@ class NotionApi:
             name = f"notion:{self._key}"
             wait: float | None
             if INTERACTIVE.get():
-                wait = await self.quota.reserve(name, rate=self.rate, burst=BURST)
+                wait = await self.quota.reserve(name, rate=self.rate, burst=SHARED_BURST)
             else:
                 if self._bulk_gate is None:
                     self._bulk_gate = asyncio.Lock()
                 async with self._bulk_gate:
                     while (wait := await self.quota.reserve(
-                            name, rate=self.rate, burst=BURST, horizon=BULK_HORIZON)) is None:
+                            name, rate=self.rate, burst=SHARED_BURST,
+                            horizon=BULK_HORIZON)) is None:
                         await asyncio.sleep(BULK_POLL)
             if wait:
                 await asyncio.sleep(wait)
@@ -132,7 +134,8 @@ class NotionApi:
         if self.quota is None:
             self.bucket.pause(seconds)  # type: ignore[union-attr]
         else:
-            await self.quota.pause(f"notion:{self._key}", seconds, rate=self.rate, burst=BURST)
+            await self.quota.pause(f"notion:{self._key}", seconds, rate=self.rate,
+                                   burst=SHARED_BURST)
 
     async def paginate(self, what: str, fn: Callable[..., Awaitable[Any]], /, *,
                        limit: int | None = None, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
