@@ -27,8 +27,6 @@ def counted(api: str) -> Iterator[list[int]]:
     A failure is labelled by the HTTP status of the exception's cause (or of a status the
     block appends to the yielded list, for clients that answer errors without raising).
     """
-    from app.metrics import API_REQUESTS
-
     statuses: list[int] = []
     outcome = "error"
     try:
@@ -41,7 +39,33 @@ def counted(api: str) -> Iterator[list[int]]:
                              else getattr(cause, "status", None))
         raise
     finally:
-        API_REQUESTS.labels(api, outcome).inc()
+        tally(api, outcome)
+
+
+# Requests not yet saved to the store, by (minute, api, outcome): the dashboard's hour of
+# quota use adds up every process's tallies (app/store/apiusage.py saves them).
+_USAGE: dict[tuple[int, str, str], int] = {}
+
+
+def tally(api: str, outcome: str) -> None:
+    """Count one request in ``passerelle_api_requests_total`` and in this minute's tally."""
+    from app.metrics import API_REQUESTS
+
+    API_REQUESTS.labels(api, outcome).inc()
+    key = (int(time.time() // 60), api, outcome)
+    _USAGE[key] = _USAGE.get(key, 0) + 1
+
+
+def take_usage() -> dict[tuple[int, str, str], int]:
+    """The tallies counted since the last call (and forget them)."""
+    taken = dict(_USAGE)
+    _USAGE.clear()
+    return taken
+
+
+def restore(key: tuple[int, str, str], n: int) -> None:
+    """Put back a tally that could not be saved."""
+    _USAGE[key] = _USAGE.get(key, 0) + n
 
 
 def outcome_of(status: int | None) -> str:

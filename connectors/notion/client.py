@@ -22,11 +22,11 @@ from typing import Any
 from notion_client import AsyncClient
 
 from app.errors import ConnectorError, PermanentError
-from app.metrics import API_REQUESTS, RATE_LIMIT_WAIT
+from app.metrics import RATE_LIMIT_WAIT
 from app.settings import Settings
 from connectors.notion.errors import map_errors
 from connectors.ports import SharedQuota
-from connectors.ratelimit import INTERACTIVE, TokenBucket, outcome_of
+from connectors.ratelimit import INTERACTIVE, TokenBucket, outcome_of, tally
 
 NOTION_VERSION = "2025-09-03"
 RATE = 3.0  # requests per second, Notion's documented average
@@ -100,7 +100,7 @@ class NotionApi:
             outcome = outcome_of(getattr(exc.__cause__, "status", None))
             raise
         finally:
-            API_REQUESTS.labels("notion", outcome).inc()
+            tally("notion", outcome)
             if paused:
                 await self._pause(paused[0])
 

@@ -11,6 +11,7 @@ them (50 requests/s against 3/s), so that requests meet 429s.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -37,6 +38,17 @@ steps:
 COMMANDS = 14
 
 
+async def admin_get(hub: Any, path: str) -> Any:
+    async with hub.client(headers=hub.admin) as admin:
+        return await admin.get(path)
+
+
+def sample(metrics: str, name: str) -> float:
+    """The value of one sample of the Prometheus text exposition."""
+    line = next(x for x in metrics.splitlines() if x.startswith(name + " "))
+    return float(line.rsplit(" ", 1)[1])
+
+
 @pytest.mark.parametrize("markdown", [True, False], ids=["markdown", "block-appends"])
 async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool) -> None:
     with hub_factory({"feedback-note.yaml": FLOW}, sandbox_rate_limits=True,
@@ -52,7 +64,18 @@ async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool) -> N
                 for run in runs:
                     detail = (await admin.get(f"/api/runs/{run['id']}")).json()
                     steps += [s for s in detail["steps"] if s["id"] == "page"]
-        assert sandbox.requests["rate_limited"] > 0  # the stand-in did refuse requests
+            metrics = (await admin_get(hub, "/metrics")).text
+            now = (await admin_get(hub, "/")).text
+        refused = sandbox.requests["rate_limited"]
+        assert refused > 0  # the stand-in did refuse requests
+        # What the hub saw, on /metrics and on the dashboard's "Now" (last hour, all processes).
+        assert sample(metrics, 'passerelle_api_requests_total{api="notion",outcome="429"}') \
+            >= refused
+        assert sample(metrics, 'passerelle_rate_limit_wait_seconds_count{api="notion"}') > 0
+        shown = re.search(r'id="quota-notion">(\d+) \(\d+ % of the quota\), (\d+) × 429', now)
+        assert shown is not None, now
+        assert int(shown[1]) >= sum(sandbox.requests.values()) - refused and \
+            int(shown[2]) >= refused
         pages = pages_of(hub, "Feedback")
         assert sorted(p["properties"]["Name"]["title"][0]["plain_text"] for p in pages) == \
             sorted(f"Item {n}" for n in range(COMMANDS))  # one page per command, none twice
