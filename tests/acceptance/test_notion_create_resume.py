@@ -72,7 +72,7 @@ async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool) -> N
         assert sample(metrics, 'passerelle_api_requests_total{api="notion",outcome="429"}') \
             >= refused
         assert sample(metrics, 'passerelle_rate_limit_wait_seconds_count{api="notion"}') > 0
-        shown = re.search(r'id="quota-notion">(\d+) \(\d+ % of the quota\), (\d+) × 429', now)
+        shown = re.search(r'id="quota-notion">(\d+) \(\d+ % of the quota\), (\d+) \u00d7 429', now)
         assert shown is not None, now
         assert int(shown[1]) >= sum(sandbox.requests.values()) - refused and \
             int(shown[2]) >= refused
