@@ -15,15 +15,11 @@ from typing import Any
 from notion_client import AsyncClient
 
 from app.sandbox.notion import NotionSandbox
-from tests.integration.test_notion_sandbox import (  # noqa: F401 - fixtures
-    ds,
-    fails,
-    notion,
-    plain,
-    sandbox,
-    served,
-    title,
-)
+from tests.integration import test_notion_sandbox as base
+from tests.integration.test_notion_sandbox import ds, fails, plain, title
+
+# The stand-in served over HTTP, and a client of it: the fixtures of the stand-in's own tests.
+served, sandbox, notion = base.served, base.sandbox, base.notion
 
 BODY = "# Summary\n\nExport is **slow** on big boards.\n\n- since 2.3\n- [ ] check logs"
 
