@@ -158,10 +158,13 @@ class NotionConnector(Connector):
 
     async def create_with_content(self, ds: DataSource, props: dict[str, Any],
                                   content: str | None, *,
-                                  safe_to_repeat: bool = False) -> tuple[dict[str, Any], int]:
+                                  safe_to_repeat: bool = False
+                                  ) -> tuple[dict[str, Any], int | None]:
         """Create a page with ``content`` as its body in one request (Notion's ``markdown``
-        parameter); returns the page and the number of blocks. When markdown is off, or the
-        API refuses the parameter, the body follows as block appends (``write_content``)."""
+        parameter); returns the page and its number of blocks. ``None`` blocks: the body is
+        still to write (markdown off, or refused by the API) — the caller records the page
+        first, then appends (``write_content``), so that a failed append is resumed, never
+        answered by a second page."""
         what = f"notion: create page in {ds.title!r}"
         parent = {"type": "data_source_id", "data_source_id": ds.id}
         blocks = markdown_to_blocks(content) if content else []
@@ -178,8 +181,7 @@ class NotionConnector(Connector):
         page = await self.api.call(what, self.api.sdk.pages.create,
                                    safe_to_repeat=safe_to_repeat, parent=parent,
                                    properties=props)
-        return page, (await self.write_content(page["id"], content) if blocks and content
-                      else 0)
+        return page, (None if blocks else 0)
 
     @contextlib.asynccontextmanager
     async def schema_checked(self, *refs: str) -> AsyncIterator[None]:
@@ -234,15 +236,12 @@ class NotionConnector(Connector):
     async def _create_recorded(self, ds: DataSource, props: dict[str, Any],
                                content: str | None,
                                ctx: ActionContext) -> tuple[dict[str, Any], int]:
-        if not content or self.markdown:
-            page, blocks = await self.create_with_content(ds, props, content)
-            if not ctx.dry_run:
-                await self.keys.remember_step(ctx.idempotency_key, page["id"])
-            return page, blocks
-        page, _ = await self.create_with_content(ds, props, None)
-        if not ctx.dry_run:  # recorded before the appends, which may fail and be retried
+        page, blocks = await self.create_with_content(ds, props, content)
+        if not ctx.dry_run:  # recorded before any append, which may fail and be retried
             await self.keys.remember_step(ctx.idempotency_key, page["id"])
-        return page, await self.write_content(page["id"], content)
+        if blocks is None:
+            blocks = await self.write_content(page["id"], content or "")
+        return page, blocks
 
     @action("update_page", UpdatePageInput, summary="Update the named properties of a page",
             idempotent=True)

@@ -113,6 +113,8 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
                     await conn.keys.remember(ds, key, None)  # surely not created
                 raise
             await conn.keys.remember(ds, key, page["id"])
+            if blocks is None:  # after the page is known: a failed append is resumed
+                blocks = await conn.write_content(page["id"], content or "")
             return Upserted(page, created=True, blocks=blocks)
         lookups = 1
         while True:
@@ -144,6 +146,8 @@ async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
     # Repeating this create is safe: the next attempt finds the page by its key.
     mine, blocks = await conn.create_with_content(
         ds, {**props, key_property: key_value}, content, safe_to_repeat=True)
+    if blocks is None:  # a failed append: the retry finds the page by its key, then appends
+        blocks = await conn.write_content(mine["id"], content or "")
     after = _oldest_first(await query_pages(api, ds, wanted, limit=20))
     if len(after) <= 1 or after[0]["id"] == mine["id"]:
         archived = await _trash(conn, [p for p in after if p["id"] != mine["id"]])

@@ -25,10 +25,10 @@ on:
     command: /feedback
 steps:
   - id: page
-    use: notion.create_page
+    use: notion.ACTION
     with:
       database: Feedback
-      properties:
+KEY      properties:
         Name: "{{ event.text }}"
       content: "{{ event.text }}\\n\\n- first point\\n- second point"
   - use: slack.respond
@@ -49,9 +49,12 @@ def sample(metrics: str, name: str) -> float:
     return float(line.rsplit(" ", 1)[1])
 
 
+@pytest.mark.parametrize("action", ["create_page", "upsert_page"])
 @pytest.mark.parametrize("markdown", [True, False], ids=["markdown", "block-appends"])
-async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool) -> None:
-    with hub_factory({"feedback-note.yaml": FLOW}, sandbox_rate_limits=True,
+async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool, action: str) -> None:
+    key = '      key: "slack:{{ trigger.id }}"\n' if action == "upsert_page" else ""
+    flow = FLOW.replace("ACTION", action).replace("KEY", key)
+    with hub_factory({"feedback-note.yaml": flow}, sandbox_rate_limits=True,
                      notion_rate_limit=50.0, max_attempts=30,
                      notion_markdown_content=markdown) as hub:
         sandbox = hub.app.state.notion_sandbox
@@ -87,6 +90,7 @@ async def test_a_retried_create_makes_one_page(hub_factory, markdown: bool) -> N
             assert sandbox.requests["append_children"] == 0
             assert sandbox.requests["create_page"] == COMMANDS
         else:
-            # Some appends met a 429 after their create: those steps resumed, not recreated.
-            assert any((s.get("output") or {}).get("resumed") for s in steps), steps
             assert sandbox.requests["create_page"] == COMMANDS
+            if action == "create_page":
+                # Some appends met a 429 after their create: those steps resumed.
+                assert any((s.get("output") or {}).get("resumed") for s in steps), steps
