@@ -79,6 +79,12 @@ class Event:
     received_at: datetime = field(default_factory=utcnow)
     actor: str | None = None
 
+    @property
+    def interactive(self) -> bool:
+        """A person waits for it (a Slack command, shortcut, modal or reaction): its runs are
+        claimed before bulk work and its API calls served first by rate limiters."""
+        return self.type.startswith("slack.")
+
     def envelope(self) -> dict[str, Any]:
         """What templates see as ``trigger``."""
         return {

@@ -19,3 +19,16 @@ STEP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 QUEUE_DEPTH = Gauge("passerelle_queue_depth", "Runs waiting for a worker (queued or retrying).")
+
+# Outside API quota (issue 18): what each API answered, and how long steps waited for a slot.
+API_REQUESTS = Counter(
+    "passerelle_api_requests",
+    "Requests sent to an outside API, by API and outcome (ok, 429, 5xx, error).",
+    ["api", "outcome"],
+)
+RATE_LIMIT_WAIT = Histogram(
+    "passerelle_rate_limit_wait_seconds",
+    "Time a step waited for its API's rate limiter before sending a request.",
+    ["api"],
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)

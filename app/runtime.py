@@ -20,8 +20,10 @@ from app.logs import attach_loop
 from app.metrics import EVENTS_RECEIVED
 from app.redact import Redactor
 from app.settings import Settings
-from app.store import IngestResult, RunRecord, Store
+from app.store import IngestResult, RunRecord, Store, apiusage
 from app.store.batcher import IngestBatcher
+from app.store.durable import StoreState
+from app.store.quota import StoreQuota
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors
@@ -46,6 +48,7 @@ class Runtime:
     worker: Worker | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # sandbox stand-ins, notion tokens
     _worker_task: asyncio.Task[None] | None = None
+    _usage_task: asyncio.Task[None] | None = None  # saves API request tallies (issue 18)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -56,7 +59,8 @@ class Runtime:
         # connectors keep no store of their own.
         connectors = connectors or Connectors(settings, instances={
             PasserelleConnector.name: PasserelleConnector(settings, store=store),
-            NotionConnector.name: NotionConnector(settings, store=store)})
+            NotionConnector.name: NotionConnector(settings, state=StoreState(store),
+                                                  quota=StoreQuota(store))})
         flows = load(settings, connectors)
         for problem in flows.problems:
             log.error("flow problem", extra={"problem": str(problem)})
@@ -65,6 +69,8 @@ class Runtime:
         redactor = Redactor([*settings.secret_values(), token])
         rt = cls(settings=settings, store=store, flows=flows, connectors=connectors,
                  batcher=IngestBatcher(store), redactor=redactor, admin_token=token)
+        rt._usage_task = asyncio.create_task(apiusage.keep_saving(store, rt._stop),
+                                             name="api-usage")
         if with_worker:
             rt.worker = rt.make_worker()
             rt._worker_task = asyncio.create_task(rt.worker.run(rt._stop), name="worker")
@@ -128,6 +134,9 @@ class Runtime:
         if self._worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
+        if self._usage_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._usage_task
         await self.batcher.close()
         await self.connectors.aclose()
         await self.store.close()

@@ -85,7 +85,8 @@ class Settings(BaseSettings):
     notion_poll_seconds: float = Field(
         default=0.0, validation_alias="PASSERELLE_NOTION_POLL_SECONDS"
     )
-    # Notion requests per second this process sends (Notion allows about 3 per integration).
+    # Notion requests per second the hub sends (Notion allows about 3 per integration); all
+    # processes share one bucket in the store.
     notion_rate_limit: float = Field(
         default=3.0, gt=0, le=100, validation_alias="PASSERELLE_NOTION_RATE_LIMIT"
     )
@@ -109,6 +110,11 @@ class Settings(BaseSettings):
                                         validation_alias="PASSERELLE_SANDBOX_SLOW_SECONDS")
     sandbox_query_lag_ms: int = Field(default=0, ge=0, le=60_000,
                                       validation_alias="PASSERELLE_SANDBOX_QUERY_LAG_MS")
+    # Notion quota (issue 18): page bodies sent as markdown with the create (one request);
+    # false sends them as block appends after the create.
+    notion_markdown_content: bool = Field(
+        default=True, validation_alias="PASSERELLE_NOTION_MARKDOWN_CONTENT"
+    )
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
     # Journeys (issue 16): the Slack channel (or user id) where the lead hears of each run

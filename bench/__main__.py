@@ -1,4 +1,5 @@
-"""``python -m bench [ingest|slack|paired|peers|worker|quota|memory|all]``.
+"""``python -m bench [SUITE|all]``: ingest, slack, paired, peers, worker, quota, notion-items,
+time-to-sync, memory.
 
 ``make bench`` runs ``all``.
 
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import ingest, memory, paired, peers, quota, report, worker
+from bench import ingest, memory, paired, peers, quota, report, sync, worker
 
 INGEST_COLUMNS = ["target", "connections", "rps", "ratio", "p50_ms", "p99_ms", "non2xx",
                   "socket_errors", "pool_wrapped"]
@@ -47,6 +48,12 @@ SUITES: dict[str, tuple[Callable[[argparse.Namespace, Path], list[dict[str, Any]
     "quota": (lambda a, d: quota.run(d),
               ["target", "runs", "requests", "rate_per_s", "share_of_limit", "http_429",
                "succeeded", "failed"]),
+    "notion-items": (lambda a, d: sync.notion_items(d, items=a.items) + (
+        [] if a.no_postgres else sync.notion_items(d, items=a.items, workers=2, postgres=True)),
+        ["target", "items", "confirmed", "confirmed_twice", "pages", "items_per_s",
+         "notion_requests", "requests_per_item", "rate_per_s", "busiest_second", "http_429"]),
+    "time-to-sync": (lambda a, d: sync.time_to_sync(d),
+                     ["target", "commands", "confirmed", "p50_s", "p99_s", "max_s"]),
     "memory": (lambda a, d: memory.run(d),
                ["target", "queued_at_start", "rss_start_mb", "rss_peak_mb", "sampled_s",
                 "drained", "runs_per_s"]),
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("suite", nargs="?", default="all", choices=[*SUITES, "all"])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--items", type=int, default=45, help="notion-items: commands sent")
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip PostgreSQL targets (no server at 127.0.0.1:5432)")
     args = parser.parse_args(argv)

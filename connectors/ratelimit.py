@@ -9,9 +9,72 @@ configure the rate as the API limit divided by N (see docs/deploy.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+# True while a step of an interactive run executes (a person waits: a Slack command,
+# shortcut, reaction or modal). Rate limiters serve such requests before bulk work.
+INTERACTIVE: ContextVar[bool] = ContextVar("passerelle_interactive", default=False)
+
+
+@contextlib.contextmanager
+def counted(api: str) -> Iterator[list[int]]:
+    """Count one request to ``api`` in ``passerelle_api_requests_total`` by its outcome.
+
+    A failure is labelled by the HTTP status of the exception's cause (or of a status the
+    block appends to the yielded list, for clients that answer errors without raising).
+    """
+    statuses: list[int] = []
+    outcome = "error"
+    try:
+        yield statuses
+        outcome = outcome_of(statuses[0]) if statuses else "ok"
+    except BaseException as exc:
+        cause = exc.__cause__
+        status = getattr(getattr(cause, "response", None), "status_code", None)
+        outcome = outcome_of(status if isinstance(status, int)
+                             else getattr(cause, "status", None))
+        raise
+    finally:
+        tally(api, outcome)
+
+
+# Requests not yet saved to the store, by (minute, api, outcome): the dashboard's hour of
+# quota use adds up every process's tallies (app/store/apiusage.py saves them).
+_USAGE: dict[tuple[int, str, str], int] = {}
+
+
+def tally(api: str, outcome: str) -> None:
+    """Count one request in ``passerelle_api_requests_total`` and in this minute's tally."""
+    from app.metrics import API_REQUESTS
+
+    API_REQUESTS.labels(api, outcome).inc()
+    key = (int(time.time() // 60), api, outcome)
+    _USAGE[key] = _USAGE.get(key, 0) + 1
+
+
+def take_usage() -> dict[tuple[int, str, str], int]:
+    """The tallies counted since the last call (and forget them)."""
+    taken = dict(_USAGE)
+    _USAGE.clear()
+    return taken
+
+
+def restore(key: tuple[int, str, str], n: int) -> None:
+    """Put back a tally that could not be saved."""
+    _USAGE[key] = _USAGE.get(key, 0) + n
+
+
+def outcome_of(status: int | None) -> str:
+    """The ``outcome`` label of ``passerelle_api_requests_total`` for a failed request."""
+    if status == 429:
+        return "429"
+    if status is not None and status >= 500:
+        return "5xx"
+    return "error"
 
 
 @dataclass

@@ -23,6 +23,7 @@ from app.metrics import STEP_SECONDS
 from app.redact import Redactor
 from app.store.records import StepRecord
 from connectors.base import Action, ActionContext
+from connectors.ratelimit import INTERACTIVE
 
 Invoke = Callable[[Action, BaseModel, ActionContext], Awaitable[dict[str, Any]]]
 OnStep = Callable[[StepRecord], Awaitable[None]]
@@ -183,8 +184,13 @@ class _Call:
             t0 = time.perf_counter()
             outcome = "error"
             try:
-                async with asyncio.timeout(step.timeout):
-                    output = await self.invoke(action, model, call_ctx)
+                # A person waits for a Slack-triggered run: its API calls go first.
+                interactive = INTERACTIVE.set(self.event.interactive)
+                try:
+                    async with asyncio.timeout(step.timeout):
+                        output = await self.invoke(action, model, call_ctx)
+                finally:
+                    INTERACTIVE.reset(interactive)
                 outcome = "ok"
             except TimeoutError:
                 raise RetryableError(f"{step.use} timed out after {step.timeout:g}s") from None

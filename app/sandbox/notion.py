@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from fastapi import APIRouter
 
 from app.sandbox.notion_content import plain
 from app.sandbox.notion_faults import Faults
+from app.sandbox.notion_errors import NotionError
 from app.sandbox.notion_model import BOT_USER_ID, parse_id
 from app.sandbox.notion_routes import Handler, TokenBucket, build_router
 from app.sandbox.notion_snapshot import dump_workspace, load_workspace
@@ -67,6 +69,9 @@ class NotionSandbox:
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
         self._workspace, self._bucket = self._fresh()
         self.version = 0  # counts changes, so the keeper (persist.py) saves only after one
+        # Requests answered, by handler name ("create_page", ...) and "rate_limited" (429s):
+        # what the hub asked of Notion, for the request-count tests and benchmarks.
+        self.requests: Counter[str] = Counter()
 
     def router(self) -> APIRouter:
         """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
@@ -160,11 +165,16 @@ class NotionSandbox:
     def _admit(self) -> None:
         with self._lock:
             if self._bucket is not None:
-                self._bucket.take()
+                try:
+                    self._bucket.take()
+                except NotionError:
+                    self.requests["rate_limited"] += 1
+                    raise
 
     def _run(self, handler: Handler, call: Call) -> dict[str, Any]:
         with self._lock:
             self._workspace.actor = call.actor
             if handler.__name__ not in READS:
                 self.version += 1
+            self.requests[handler.__name__] += 1
             return handler(self._workspace, call)

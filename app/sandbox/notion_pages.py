@@ -12,6 +12,7 @@ from typing import Any
 
 from app.sandbox.notion_content import children, rich_text
 from app.sandbox.notion_errors import body_invalid, not_found, validation
+from app.sandbox.notion_markdown import blocks_of
 from app.sandbox.notion_model import (
     BOT_USER_ID,
     PAGE_SCHEMA,
@@ -34,7 +35,7 @@ def create_page(ws: Workspace, call: Call) -> dict[str, Any]:
     schema = source.properties if source else PAGE_SCHEMA
     writer = Writer(schema, ws)
     values = {**initial_values(schema), **writer.values(body.get("properties", {}))}
-    blocks = children(body["children"], "body.children") if "children" in body else []
+    blocks = blocks_of(body)
     decor = _decor(body)
     writer.commit()
     page = ws.add_page(parent, values, source, actor=call.actor)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.sandbox import notion_databases as databases
+from app.sandbox import notion_markdown as markdown
 from app.sandbox import notion_pages as pages
 from app.sandbox.notion_errors import NotionError, body_invalid, validation
 from app.sandbox.notion_faults import Faults
@@ -37,6 +38,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/pages", pages.create_page),
     ("GET", "/pages/{id}", pages.get_page),
     ("PATCH", "/pages/{id}", pages.update_page),
+    ("GET", "/pages/{id}/markdown", markdown.get_markdown),
+    ("PATCH", "/pages/{id}/markdown", markdown.patch_markdown),
     ("GET", "/blocks/{id}", pages.get_block),
     ("GET", "/blocks/{id}/children", pages.list_children),
     ("PATCH", "/blocks/{id}/children", pages.append_children),

@@ -500,11 +500,19 @@ def _event_rows(items: Sequence[tuple[Event, Sequence[str]]]) -> list[dict[str, 
     return rows
 
 
+HEAD_START = timedelta(hours=1)
+
+
 def _run_rows(event: Event, run_ids: Sequence[str],
               flows: Sequence[str]) -> list[dict[str, Any]]:
-    """The queued runs of a new event, due when it was received."""
+    """The queued runs of a new event, due when it was received.
+
+    Claims take runs by ``not_before``: an interactive event's runs are dated ``HEAD_START``
+    earlier, so a person's command goes before a queued bulk import (issue 18).
+    """
+    due = event.received_at - HEAD_START if event.interactive else event.received_at
     return [{"id": rid, "event_id": event.id, "flow": flow, "status": "queued", "attempt": 0,
-             "not_before": event.received_at, "created_at": event.received_at}
+             "not_before": due, "created_at": event.received_at}
             for rid, flow in zip(run_ids, flows, strict=True)]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from app.events import utcnow
 from app.runtime import Runtime
 from app.stats import kpis
+from app.store import apiusage
 
 FAILURE_DAYS = 7
 # Connectors that talk to no outside system have no sandbox/live mode worth showing.
@@ -73,6 +74,8 @@ async def overview(rt: Runtime, *, weeks: int) -> dict[str, Any]:
         "failures": [rt.redactor.value(r.as_dict(with_steps=False)) for r in failures],
         "failure_days": FAILURE_DAYS,
         "queue_depth": await rt.store.queue_depth(),
+        "quota": apiusage.quota_use(await apiusage.last_hour(rt.store),
+                                    rt.settings.notion_rate_limit),
         "counts": await rt.store.count_runs(),
         "modes": {k: v for k, v in sorted(rt.connectors.modes().items())
                   if k not in INTERNAL_CONNECTORS},

@@ -1,9 +1,12 @@
 """The real ``notion_client.AsyncClient``, paced by a shared token bucket, errors mapped.
 
-Notion allows an average of 3 requests per second per integration; every run of a process
-that uses the same token shares one bucket, so fifty concurrent runs pace themselves instead
-of collecting 429s. The SDK's own retries are off: the runner retries with backoff and resumes
-after the last checkpointed step, which the SDK cannot do.
+Notion allows an average of 3 requests per second per integration. With a ``SharedQuota`` (the
+hub passes the store's) every process of the hub takes its slots from one bucket in the
+store, so ``serve`` and two workers together stay within the quota; without one (tests, a
+bare connector) every run of the process shares an in-process bucket. Interactive runs (a
+person waits) reserve the next slot; bulk runs take one only when it is near, so they never
+queue in front of a person. The SDK's own retries are off: the runner retries with backoff
+and resumes after the last checkpointed step, which the SDK cannot do.
 """
 
 from __future__ import annotations
@@ -11,20 +14,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from notion_client import AsyncClient
 
-from app.errors import PermanentError
+from app.errors import ConnectorError, PermanentError
+from app.metrics import RATE_LIMIT_WAIT
 from app.settings import Settings
 from connectors.notion.errors import map_errors
-from connectors.ratelimit import TokenBucket
+from connectors.ports import SharedQuota
+from connectors.ratelimit import INTERACTIVE, TokenBucket, outcome_of, tally
 
 NOTION_VERSION = "2025-09-03"
 RATE = 3.0  # requests per second, Notion's documented average
-BURST = 3.0
+BURST = 3.0  # the in-process bucket (no shared quota)
+SHARED_BURST = 1.0  # the shared quota: strictly 1/rate apart, never above the rate
+BULK_HORIZON = 0.5  # a bulk run takes a shared slot only when it is this close
+BULK_POLL = 0.15
 SANDBOX_TOKEN = "secret_passerelle_sandbox"  # shaped like an integration token
 
 # One bucket per (token, API) per event loop: a process runs one loop, tests run several.
@@ -44,7 +53,9 @@ def shared_bucket(key: str, rate: float = RATE, burst: float = BURST) -> TokenBu
 class NotionApi:
     """A thin layer over the SDK: ``call`` paces, sends and maps errors; helpers paginate."""
 
-    def __init__(self, settings: Settings, *, timeout: float = 25.0) -> None:
+    def __init__(self, settings: Settings, *, timeout: float = 25.0,
+                 quota: SharedQuota | None = None) -> None:
+        self.quota = quota
         if settings.notion_sandbox:
             token = SANDBOX_TOKEN
             base_url = f"{settings.sandbox_url.rstrip('/')}/sandbox/notion"
@@ -68,6 +79,7 @@ class NotionApi:
         self._key = hashlib.sha256(f"{base_url}\0{token}".encode()).hexdigest()[:24]
         self._me: str | None = None
         self._emails: dict[str, str] | None = None
+        self._bulk_gate: asyncio.Lock | None = None  # one bulk waiter per process polls
 
     @property
     def bucket(self) -> TokenBucket | None:
@@ -76,13 +88,54 @@ class NotionApi:
     async def call(self, what: str, fn: Callable[..., Awaitable[Any]], /, *,
                    safe_to_repeat: bool = True, **kwargs: Any) -> dict[str, Any]:
         """One API call: wait for a token, send, translate failures (see ``map_errors``)."""
-        bucket = self.bucket
-        if bucket is not None:
-            await bucket.acquire()
-        pause = bucket.pause if bucket is not None else None
-        with map_errors(what, safe_to_repeat=safe_to_repeat, pause=pause):
-            result: dict[str, Any] = await fn(**kwargs)
-        return result
+        await self._wait_for_slot()
+        paused: list[float] = []
+        outcome = "error"
+        try:
+            with map_errors(what, safe_to_repeat=safe_to_repeat, pause=paused.append):
+                result: dict[str, Any] = await fn(**kwargs)
+            outcome = "ok"
+            return result
+        except ConnectorError as exc:
+            outcome = outcome_of(getattr(exc.__cause__, "status", None))
+            raise
+        finally:
+            tally("notion", outcome)
+            if paused:
+                await self._pause(paused[0])
+
+    async def _wait_for_slot(self) -> None:
+        if self.rate is None:
+            return
+        started = time.monotonic()
+        if self.quota is None:
+            await self.bucket.acquire()  # type: ignore[union-attr]
+        else:
+            name = f"notion:{self._key}"
+            wait: float | None
+            if INTERACTIVE.get():
+                wait = await self.quota.reserve(name, rate=self.rate, burst=SHARED_BURST)
+            else:
+                if self._bulk_gate is None:
+                    self._bulk_gate = asyncio.Lock()
+                async with self._bulk_gate:
+                    while (wait := await self.quota.reserve(
+                            name, rate=self.rate, burst=SHARED_BURST,
+                            horizon=BULK_HORIZON)) is None:
+                        await asyncio.sleep(BULK_POLL)
+            if wait:
+                await asyncio.sleep(wait)
+        RATE_LIMIT_WAIT.labels("notion").observe(time.monotonic() - started)
+
+    async def _pause(self, seconds: float) -> None:
+        """A 429's ``Retry-After`` stops every run (of every process, with a shared quota)."""
+        if self.rate is None:
+            return
+        if self.quota is None:
+            self.bucket.pause(seconds)  # type: ignore[union-attr]
+        else:
+            await self.quota.pause(f"notion:{self._key}", seconds, rate=self.rate,
+                                   burst=SHARED_BURST)
 
     async def paginate(self, what: str, fn: Callable[..., Awaitable[Any]], /, *,
                        limit: int | None = None, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:

@@ -8,24 +8,28 @@ Flows give plain values; the connector converts them with the data source's sche
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field
 
 from app.errors import PermanentError, RetryableError
 from app.settings import Settings
-from app.store import Store
 from connectors import offload
 from connectors.base import ActionContext, ActionInput, Connector, action
 from connectors.notion.blocks import INLINE_MARKDOWN_CHARS, batches, markdown_to_blocks
 from connectors.notion.client import NotionApi
 from connectors.notion.count import count_into, set_once
+from connectors.notion.keyindex import KeyIndex
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
 from connectors.notion.upsert import RecentKeys, upsert
 from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_pages, where_filter
+from connectors.ports import DurableState, SharedQuota
 
 Ref = Field(min_length=1, max_length=2000)
+PAGE_SOURCES = 10_000  # pages whose data source this process remembers
 
 
 class CreatePageInput(ActionInput):
@@ -113,14 +117,22 @@ def page_output(page: dict[str, Any], ds: DataSource | None, **extra: Any) -> di
 class NotionConnector(Connector):
     name = "notion"
 
-    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, *, state: DurableState | None = None,
+                 quota: SharedQuota | None = None) -> None:
         super().__init__(settings)
         self._api: NotionApi | None = None
         self._schemas: Schemas | None = None
         self.key_locks: dict[str, asyncio.Lock] = {}
         self.recent_keys = RecentKeys()  # pages upserts just created (queries lag writes)
-        # Upserts of one key are serialised across the hub's processes through the store.
-        self.store = store
+        # Upserts of one key are serialised across the hub's processes through ``state``
+        # (the store), which also keeps the key → page index; ``quota`` is the store's
+        # shared rate limiter, one Notion quota for all processes.
+        self.state = state
+        self.quota = quota
+        self.keys = KeyIndex(state)
+        # Page bodies go as markdown with the create (one request); false: block appends.
+        self.markdown = settings.notion_markdown_content
+        self._page_sources: dict[str, str] = {}  # page id → data source id, oldest first
 
     @property
     def sandbox(self) -> bool:
@@ -129,7 +141,7 @@ class NotionConnector(Connector):
     @property
     def api(self) -> NotionApi:
         if self._api is None:
-            self._api = NotionApi(self.settings)
+            self._api = NotionApi(self.settings, quota=self.quota)
         return self._api
 
     @property
@@ -177,6 +189,57 @@ class NotionConnector(Connector):
             done += len(batch)
         return done
 
+    async def create_with_content(self, ds: DataSource, props: dict[str, Any],
+                                  content: str | None, *,
+                                  safe_to_repeat: bool = False
+                                  ) -> tuple[dict[str, Any], int | None]:
+        """Create a page with ``content`` as its body in one request (Notion's ``markdown``
+        parameter); returns the page and its number of blocks. ``None`` blocks: the body is
+        still to write (markdown off, or refused by the API) — the caller records the page
+        first, then appends (``write_content``), so that a failed append is resumed, never
+        answered by a second page."""
+        what = f"notion: create page in {ds.title!r}"
+        parent = {"type": "data_source_id", "data_source_id": ds.id}
+        blocks = markdown_to_blocks(content) if content else []
+        if blocks and self.markdown:
+            try:
+                page = await self.api.call(what, self.api.sdk.pages.create,
+                                           safe_to_repeat=safe_to_repeat, parent=parent,
+                                           properties=props, markdown=content)
+                return page, len(blocks)
+            except PermanentError as error:
+                if "markdown" not in str(error):
+                    raise
+                self.markdown = False  # this API does not take it: appends from now on
+        page = await self.api.call(what, self.api.sdk.pages.create,
+                                   safe_to_repeat=safe_to_repeat, parent=parent,
+                                   properties=props)
+        return page, (None if blocks else 0)
+
+    @contextlib.asynccontextmanager
+    async def schema_checked(self, *refs: str) -> AsyncIterator[None]:
+        """A write refused as invalid, or an object gone, may come from a cached schema that
+        changed in Notion: forget it, so the retry (or next run) reads it again."""
+        try:
+            yield
+        except PermanentError as error:
+            text = str(error)
+            if "validation_error" in text or "object_not_found" in text or "Could not find" in text:
+                for ref in refs:
+                    self.schemas.forget(ref)
+            raise
+
+    def seen(self, page: dict[str, Any]) -> dict[str, Any]:
+        """Remember which data source holds ``page`` (a bounded map), so that an update of it
+        needs no read first; returns the page."""
+        source = (page.get("parent") or {}).get("data_source_id")
+        if source and page.get("id"):
+            self._page_sources.pop(str(page["id"]), None)
+            self._page_sources[str(page["id"])] = str(source)
+            while len(self._page_sources) > PAGE_SOURCES:
+                self._page_sources.pop(next(iter(self._page_sources)))
+        return page
+
     async def has_content(self, page: str) -> bool:
         listing = await self.api.call(f"notion: content of {page}",
                                       self.api.sdk.blocks.children.list, block_id=page,
@@ -188,18 +251,47 @@ class NotionConnector(Connector):
     @action("create_page", CreatePageInput, summary="Create a page in a database")
     async def create_page(self, inp: CreatePageInput, ctx: ActionContext) -> dict[str, Any]:
         ds = await self.schemas.resolve(inp.database)
+        # A retry of this step after its create (e.g. a 429 on a content append) resumes
+        # with the page made before instead of creating a second one.
+        made = None if ctx.dry_run else await self.keys.step_page(ctx.idempotency_key)
+        if made is not None:
+            page = await self.fetch_page(made)
+            blocks = 0
+            if inp.content and not await self.has_content(made):
+                blocks = await self.write_content(made, inp.content)
+            return page_output(page, ds, created=True, deduplicated=False, blocks=blocks,
+                               resumed=True)
         props = await self.values.convert(ds, inp.properties)
-        page = await self.api.call(
-            f"notion: create page in {ds.title!r}", self.api.sdk.pages.create,
-            safe_to_repeat=False, parent={"type": "data_source_id", "data_source_id": ds.id},
-            properties=props)
-        blocks = await self.write_content(page["id"], inp.content) if inp.content else 0
-        return page_output(page, ds, created=True, deduplicated=False, blocks=blocks)
+        async with self.schema_checked(inp.database, ds.id):
+            page, blocks = await self._create_recorded(ds, props, inp.content, ctx)
+        return page_output(self.seen(page), ds, created=True, deduplicated=False, blocks=blocks)
+
+    async def _create_recorded(self, ds: DataSource, props: dict[str, Any],
+                               content: str | None,
+                               ctx: ActionContext) -> tuple[dict[str, Any], int]:
+        page, blocks = await self.create_with_content(ds, props, content)
+        if not ctx.dry_run:  # recorded before any append, which may fail and be retried
+            await self.keys.remember_step(ctx.idempotency_key, page["id"])
+        if blocks is None:
+            blocks = await self.write_content(page["id"], content or "")
+        return page, blocks
 
     @action("update_page", UpdatePageInput, summary="Update the named properties of a page",
             idempotent=True)
     async def update_page(self, inp: UpdatePageInput, ctx: ActionContext) -> dict[str, Any]:
-        current = await self.fetch_page(inp.page)
+        known = self._page_sources.get(page_id(inp.page))
+        if known is not None and inp.properties:
+            # A page this process wrote or read: its schema is known, no need to read it first.
+            source = await self.schemas.data_source(known)
+            props = await self.values.convert(source, inp.properties)
+            if props:
+                async with self.schema_checked(source.id):
+                    page = await self.api.call(f"notion: update page {inp.page}",
+                                               self.api.sdk.pages.update,
+                                               page_id=page_id(inp.page), properties=props)
+                blocks = await self.write_content(page["id"], inp.content) if inp.content else 0
+                return page_output(self.seen(page), source, created=False, blocks=blocks)
+        current = self.seen(await self.fetch_page(inp.page))
         ds = await self.page_source(current)
         if ds is None:
             ds = DataSource(id="", database_id="", title="page", properties={
@@ -224,12 +316,14 @@ class NotionConnector(Connector):
         props = await self.values.convert(ds, wanted)
         on_create = await self.values.convert(
             ds, {k: v for k, v in first.items() if k not in wanted})
-        result = await upsert(self, ds, key=str(inp.key), key_property=inp.key_property,
-                              props=props, on_create=on_create)
-        blocks = 0
-        if inp.content and (result.created or not await self.has_content(result.page["id"])):
+        async with self.schema_checked(inp.database, ds.id):
+            result = await upsert(self, ds, key=str(inp.key), key_property=inp.key_property,
+                                  props=props, on_create=on_create, content=inp.content)
+        blocks = result.blocks
+        if inp.content and not result.created and not await self.has_content(
+                result.page["id"]):
             blocks = await self.write_content(result.page["id"], inp.content)
-        return page_output(result.page, ds, created=result.created,
+        return page_output(self.seen(result.page), ds, created=result.created,
                            deduplicated=not result.created, archived_duplicates=result.archived,
                            blocks=blocks, shared=inp.shared)
 
@@ -269,7 +363,7 @@ class NotionConnector(Connector):
 
     @action("get_page", GetPageInput, summary="Read a page's properties", idempotent=True)
     async def get_page(self, inp: GetPageInput, ctx: ActionContext) -> dict[str, Any]:
-        page = await self.fetch_page(inp.page)
+        page = self.seen(await self.fetch_page(inp.page))
         return page_output(page, await self.page_source(page))
 
     @action("comment", CommentInput, summary="Add a comment to a page")

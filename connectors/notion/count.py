@@ -30,10 +30,10 @@ async def page_lock(conn: NotionConnector, page: str) -> AsyncIterator[None]:
     lock = conn.key_locks.setdefault(name, asyncio.Lock())
     try:
         async with lock:
-            if conn.store is None:
+            if conn.state is None:
                 yield
             else:
-                async with conn.store.lock(name):
+                async with conn.state.lock(name):
                     yield
     finally:
         if not lock.locked() and conn.key_locks.get(name) is lock \

@@ -7,6 +7,7 @@ resolves that to the database's first data source and caches its schema for a fe
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -54,6 +55,7 @@ class Schemas:
     def __init__(self, api: NotionApi) -> None:
         self.api = api
         self._by_ref: dict[str, tuple[float, DataSource]] = {}
+        self._resolving: dict[str, asyncio.Lock] = {}
 
     def forget(self, ref: str) -> None:
         self._by_ref.pop(ref, None)
@@ -62,9 +64,15 @@ class Schemas:
         cached = self._by_ref.get(ref)
         if cached and time.monotonic() - cached[0] < TTL:
             return cached[1]
-        found = await self._resolve(ref)
-        self._by_ref[ref] = (time.monotonic(), found)
-        self._by_ref.setdefault(found.id, (time.monotonic(), found))
+        # Concurrent runs that need the same schema wait for one lookup (Notion's quota).
+        lock = self._resolving.setdefault(ref, asyncio.Lock())
+        async with lock:
+            cached = self._by_ref.get(ref)
+            if cached and time.monotonic() - cached[0] < TTL:
+                return cached[1]
+            found = await self._resolve(ref)
+            self._by_ref[ref] = (time.monotonic(), found)
+            self._by_ref.setdefault(found.id, (time.monotonic(), found))
         return found
 
     async def data_source(self, data_source_id: str) -> DataSource:

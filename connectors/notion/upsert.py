@@ -15,6 +15,10 @@ Two defences, because either alone is not enough:
   key up again.
 
 Notion has no unique constraint, so this is the strongest guarantee its API allows.
+
+The key index (``keyindex.py``) spares the lookups: a key the index knows is updated by page
+id (one request), a key it knows to be new is created with its content (one request); only
+where the index cannot know does the upsert query the key as described above.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.errors import PermanentError
+from app.errors import ConnectorError, PermanentError
 from connectors.notion.properties import ConversionError, to_notion
 from connectors.notion.schema import DataSource, equality_filter
 from connectors.notion.values import conversion_failed, query_pages
@@ -71,6 +75,7 @@ class Upserted:
     page: dict[str, Any]
     created: bool
     archived: int = 0
+    blocks: int = 0  # blocks of content the create wrote
 
 
 def _oldest_first(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,10 +88,10 @@ async def _key_lock(conn: NotionConnector, name: str) -> AsyncIterator[None]:
     lock = locks.setdefault(name, asyncio.Lock())
     try:
         async with lock:  # this process's upserts of the key queue here, not on the store
-            if conn.store is None:
+            if conn.state is None:
                 yield
             else:
-                async with conn.store.lock(f"notion-upsert\0{name}"):
+                async with conn.state.lock(f"notion-upsert\0{name}"):
                     yield
     finally:
         # Drop the lock when nobody waits for it, so the table does not grow with every key.
@@ -95,8 +100,11 @@ async def _key_lock(conn: NotionConnector, name: str) -> AsyncIterator[None]:
 
 
 async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_property: str,
-                 props: dict[str, Any], on_create: dict[str, Any] | None = None) -> Upserted:
-    """The page of ``key`` updated with ``props``, or created with ``on_create`` and ``props``."""
+                 props: dict[str, Any], on_create: dict[str, Any] | None = None,
+                 content: str | None = None) -> Upserted:
+    """The page of ``key`` updated with ``props``, or created with ``on_create`` and ``props``
+    (and ``content`` as its body, when given; ``Upserted.blocks`` says how many blocks the
+    create wrote)."""
     schema = ds.properties.get(key_property)
     if schema is None:
         known = ", ".join(f'"{n}"' for n in sorted(ds.properties))
@@ -115,12 +123,38 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
     except ConversionError as error:
         raise conversion_failed(error) from None
     async with _key_lock(conn, f"{ds.id}\0{key}"):
+        found_in_index = await conn.keys.find(conn.api, ds, key_property, key)
+        if found_in_index.page_id is not None:
+            try:
+                page = await _update(conn, {"id": found_in_index.page_id}, props, fetch=True)
+            except PermanentError as error:
+                if not (_trashed_meanwhile(error) or "not_found" in str(error)
+                        or "Could not find" in str(error)):
+                    raise
+                await conn.keys.remember(ds, key, None)  # gone: look it up below
+            else:
+                return Upserted(page, created=False)
+        elif found_in_index.state == "absent":
+            await conn.keys.creating(ds, key)
+            try:
+                page, blocks = await conn.create_with_content(
+                    ds, {**(on_create or {}), **props, key_property: key_value}, content,
+                    safe_to_repeat=True)
+            except ConnectorError as error:
+                if isinstance(error, PermanentError) or "rate limited" in str(error):
+                    await conn.keys.remember(ds, key, None)  # surely not created
+                raise
+            await conn.keys.remember(ds, key, page["id"])
+            if blocks is None:  # after the page is known: a failed append is resumed
+                blocks = await conn.write_content(page["id"], content or "")
+            return Upserted(page, created=True, blocks=blocks)
         lookups = 1
         while True:
             try:
                 done = await _upsert_once(conn, ds, key_property, key_value, wanted, props,
-                                          on_create or {}, recent=f"{ds.id}\0{key}")
+                                          on_create or {}, content, recent=f"{ds.id}\0{key}")
                 conn.recent_keys.put(f"{ds.id}\0{key}", str(done.page["id"]))
+                await conn.keys.remember(ds, key, done.page["id"])
                 return done
             except PermanentError as error:
                 if lookups == _LOOKUPS or not _trashed_meanwhile(error):
@@ -135,7 +169,8 @@ def _trashed_meanwhile(error: PermanentError) -> bool:
 
 async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
                        key_value: Any, wanted: dict[str, Any], props: dict[str, Any],
-                       on_create: dict[str, Any], *, recent: str) -> Upserted:
+                       on_create: dict[str, Any], content: str | None, *,
+                       recent: str) -> Upserted:
     api = conn.api
     found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
     if not found:
@@ -145,14 +180,14 @@ async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
         page = await _update(conn, found[0], props)
         return Upserted(page, created=False, archived=archived)
     # Repeating this create is safe: the next attempt finds the page by its key.
-    mine = await api.call(
-        f"notion: create page in {ds.title!r}", api.sdk.pages.create,
-        parent={"type": "data_source_id", "data_source_id": ds.id},
-        properties={**on_create, **props, key_property: key_value})
+    mine, blocks = await conn.create_with_content(
+        ds, {**on_create, **props, key_property: key_value}, content, safe_to_repeat=True)
+    if blocks is None:  # a failed append: the retry finds the page by its key, then appends
+        blocks = await conn.write_content(mine["id"], content or "")
     after = _oldest_first(await query_pages(api, ds, wanted, limit=20))
     if len(after) <= 1 or after[0]["id"] == mine["id"]:
         archived = await _trash(conn, [p for p in after if p["id"] != mine["id"]])
-        return Upserted(mine, created=True, archived=archived)
+        return Upserted(mine, created=True, archived=archived, blocks=blocks)
     # Someone else created the same key first: theirs wins, ours goes to the trash.
     archived = await _trash(conn, after[1:])
     return Upserted(await _update(conn, after[0], props), created=False, archived=archived)
@@ -170,10 +205,10 @@ async def _just_created(conn: NotionConnector, recent: str) -> list[dict[str, An
 
 
 async def _update(conn: NotionConnector, page: dict[str, Any],
-                  props: dict[str, Any]) -> dict[str, Any]:
-    if not props:
-        return page
+                  props: dict[str, Any], *, fetch: bool = False) -> dict[str, Any]:
     api = conn.api
+    if not props:
+        return await conn.fetch_page(page["id"]) if fetch else page
     updated: dict[str, Any] = await api.call(
         f"notion: update page {page['id']}", api.sdk.pages.update,
         page_id=page["id"], properties=props)

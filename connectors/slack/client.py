@@ -16,9 +16,10 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from app.metrics import RATE_LIMIT_WAIT
 from app.settings import Settings
 from connectors.base import PermanentError
-from connectors.ratelimit import Buckets
+from connectors.ratelimit import Buckets, counted
 from connectors.slack.errors import api_error, map_errors
 
 SANDBOX_TOKEN = "xoxb-sandbox"
@@ -80,13 +81,14 @@ class SlackApi:
             bucket = self._channels[channel or "-"]
         else:
             bucket = self._tiers[METHOD_TIER.get(method, 3)][method]
-        await bucket.acquire()
+        RATE_LIMIT_WAIT.labels("slack").observe(await bucket.acquire())
         params = {k: v for k, v in args.items() if v is not None}
         if channel is not None:
             params["channel"] = channel
         # The SDK's named methods know how each one wants its arguments (JSON, form, query).
         call = getattr(self.client, method.replace(".", "_"))
-        with map_errors(method, channel=channel, on_rate_limit=bucket.pause):
+        with counted("slack"), map_errors(method, channel=channel,
+                                          on_rate_limit=bucket.pause):
             response = await call(**params)
         data = response.data
         return dict(data) if isinstance(data, dict) else {}
@@ -99,8 +101,10 @@ class SlackApi:
         if self.sandbox:
             url = sandbox_response_url(url, self.settings.sandbox_url)
         webhook = AsyncWebhookClient(url=url, session=self._session_now())
-        with map_errors("response_url"):
+        with counted("slack") as note, map_errors("response_url"):
             response = await webhook.send_dict(payload)
+            if response.status_code != 200:
+                note.append(response.status_code)
         if response.status_code == 200:
             return
         body = (response.body or "").strip()[:100]

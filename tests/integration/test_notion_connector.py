@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.errors import PermanentError
+from app.store.durable import StoreState
 from connectors.base import ActionContext
 from connectors.notion.connector import (
     AppendInput,
@@ -142,8 +143,8 @@ async def test_concurrent_upserts_same_key_leave_one_page(
 
     monkeypatch.setattr(upsert_module, "query_pages", slow)
     async with hub.store() as store_a, hub.store() as store_b:
-        one = NotionConnector(hub.settings, store=store_a)
-        other = NotionConnector(hub.settings, store=store_b)
+        one = NotionConnector(hub.settings, state=StoreState(store_a))
+        other = NotionConnector(hub.settings, state=StoreState(store_b))
         try:
             jobs = [c.upsert_page(UpsertPageInput(database="Feedback", key=f"k-{n % 2}",
                                                   properties={"Name": f"n{n}"}), CTX)
@@ -228,5 +229,7 @@ async def test_find_pages_equality_and_comment(hub: Any, notion: NotionConnector
 
 
 async def test_the_hub_gives_notion_its_store_for_key_locks(hub: Any) -> None:
+    # Through narrow ports (key locks and index, shared quota), not the Store itself.
     runtime = hub.app.state.runtime
-    assert runtime.connectors.get("notion").store is runtime.store
+    notion = runtime.connectors.get("notion")
+    assert notion.state.store is runtime.store and notion.quota.store is runtime.store

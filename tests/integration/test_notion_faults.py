@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from app.store.durable import StoreState
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -107,7 +109,7 @@ async def test_upsert_copes_with_lagging_queries(hub_factory: Any) -> None:
     with hub_factory(sandbox_query_lag_ms=3000) as hub:
         sandbox = hub.app.state.notion_sandbox
         async with hub.store() as store:
-            conn = NotionConnector(hub.settings, store=store)
+            conn = NotionConnector(hub.settings, state=StoreState(store))
             try:
                 outs = [await conn.upsert_page(UpsertPageInput(
                     database="Feedback", key="fb-lag", properties={"Name": f"v{n}"}), CTX)
