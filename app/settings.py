@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEBHOOK_SECRET_PREFIX = "PASSERELLE_WEBHOOK_SECRET_"
+WEBHOOK_SCHEME_PREFIX = "PASSERELLE_WEBHOOK_SCHEME_"  # issue 20: how a source signs
 
 # Names a flow file may never interpolate with ${VAR}: they hold credentials.
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|DATABASE_URL)")
@@ -128,7 +129,13 @@ class Settings(BaseSettings):
     def webhook_secret(self, source: str) -> SecretStr | None:
         """The configured secret of webhook source ``source``, or None."""
         value = self.env(source_env_name(source))
-        return SecretStr(value) if value else None
+        return SecretStr(value) if value and value.strip() else None
+
+    def webhook_scheme(self, source: str) -> str | None:
+        """``PASSERELLE_WEBHOOK_SCHEME_<SOURCE>`` (``github``, ``stripe``, ...), or None."""
+        value = self.env(source_env_name(source).replace(WEBHOOK_SECRET_PREFIX,
+                                                         WEBHOOK_SCHEME_PREFIX, 1))
+        return value.strip() if value and value.strip() else None
 
     def secret_values(self) -> list[str]:
         """Every configured secret value, for redaction in logs and outputs."""
