@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -64,6 +65,28 @@ def _describe_receivers(app: FastAPI) -> None:
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
+def _watch_flows(rt: Runtime) -> Callable[[], Awaitable[None]]:
+    """Reload the flows folder on change and on SIGHUP (app/engine/reload.py); returns the
+    coroutine function that stops watching."""
+    from app.engine.reload import FlowReloader
+    from app.runtime import load
+
+    if rt.settings.reload_seconds <= 0:
+        async def nothing() -> None:
+            return None
+        return nothing
+    reloader = FlowReloader(flows=rt.flows, folder=rt.settings.flows,
+                            load=lambda: load(rt.settings, rt.connectors),
+                            interval=rt.settings.reload_seconds)
+    rt.extras["flow_reloader"] = reloader
+    task = asyncio.create_task(reloader.run(), name="flow-reloader")
+
+    async def halt() -> None:
+        reloader.halt()
+        await task
+    return halt
+
+
 def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -73,9 +96,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         app.state.runtime = rt
         for hook in app.state.on_start:
             hook(rt)
+        watching = _watch_flows(rt)
         try:
             yield
         finally:
+            await watching()
             await rt.close()
 
     app = _Passerelle(title="Passerelle", version=__version__, lifespan=lifespan,

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     sandbox_rate_limits: bool = Field(
         default=True, validation_alias="PASSERELLE_SANDBOX_RATE_LIMITS"
     )
+    # Authoring (issue 20): `serve` checks the flows folder this often and reloads a changed,
+    # clean set (also on SIGHUP); 0 turns the watching off.
+    reload_seconds: float = Field(default=1.0, ge=0, le=3600,
+                                  validation_alias="PASSERELLE_RELOAD_SECONDS")
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
 

@@ -30,6 +30,9 @@ async def readyz(request: Request) -> JSONResponse:
         "flows": len(rt.flows.flows),
         "flow_problems": len(rt.flows.problems),
     }
+    reloader = rt.extras.get("flow_reloader")
+    if reloader is not None:  # the last reload of the flows folder, and why it was refused
+        body["flow_reload"] = reloader.details()
     return JSONResponse(body, status_code=200 if store_ok else 503)
 
 
