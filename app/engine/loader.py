@@ -171,10 +171,10 @@ class _Linter:
             return
         seen: dict[str, int] = {}
         known_before: set[str] = set()
-        self._templates(raw.get("if"), raw.key_lines.get("if", 1), known_before, in_if=True)
         # vars are computed once, in order, from the event, before any step: each may read
-        # the ones above it, none reads steps.
+        # the ones above it, none reads steps. The flow's `if` reads them all.
         self._vars(raw)
+        self._templates(raw.get("if"), raw.key_lines.get("if", 1), known_before, in_if=True)
         for index, (step, line) in enumerate(zip(steps, steps.item_lines, strict=True), start=1):
             if not isinstance(step, LineDict):
                 self.report(line, "a step must be a mapping with 'use' and 'with'")

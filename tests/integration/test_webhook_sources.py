@@ -237,3 +237,32 @@ async def test_webhook_trigger_filters_on_the_provider_event(hub_factory, source
         assert run["status"] == "succeeded", run
         assert run["steps"][0]["input"]["params"] == {"kind": "release", "tag": "v2.0.0"}
         assert run["event"]["event"] == "release"
+
+
+async def test_cookbook_typeform_nps_end_to_end(hub_factory, sources) -> None:
+    """The cookbook's Typeform recipe, served, fed a signed Typeform delivery: a detractor's
+    answer lands in the Notion stand-in's Feedback database; a promoter's runs nothing."""
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[2] / "flows" / "examples" / "typeform-nps.yaml"
+    with hub_factory({"typeform-nps.yaml": recipe.read_text()}) as hub:
+        async with hub.client() as c:
+            def delivery(token: str, score: int) -> tuple[bytes, dict[str, str]]:
+                body = json.dumps({"event_id": f"ev-{token}", "event_type": "form_response",
+                                   "form_response": {"token": token, "answers": [
+                                       {"type": "number", "number": score},
+                                       {"type": "text", "text": "Search is slow"}]}}).encode()
+                return body, {"content-type": "application/json",
+                              "Typeform-Signature": "sha256=" + _b64(SECRET, body)}
+
+            low = await c.post("/hooks/typeform", content=delivery("t1", 3)[0],
+                               headers=delivery("t1", 3)[1])
+            high = await c.post("/hooks/typeform", content=delivery("t2", 10)[0],
+                                headers=delivery("t2", 10)[1])
+            assert low.status_code == high.status_code == 202
+            assert len(low.json()["runs"]) == 1 and high.json()["runs"] == []
+        run = await hub.wait_for_run(low.json()["runs"][0])
+        assert run["status"] == "succeeded", run
+        page = run["steps"][0]["output"]
+        assert page["title"] == "NPS 3: Search is slow"
+        assert page["properties"]["Source"] == "Survey"
