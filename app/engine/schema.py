@@ -30,7 +30,9 @@ CONDITION = {"type": ["string", "boolean"],
 def _model(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
     """``model``'s schema, its nested models moved into the shared ``$defs``."""
     schema = model.model_json_schema(by_alias=True, ref_template=REF)
-    defs.update(schema.pop("$defs", {}))
+    for name, sub in schema.pop("$defs", {}).items():
+        if defs.setdefault(name, sub) != sub:  # two models of one name: rename one of them
+            raise ValueError(f"two different models are both called {name} in the schema")
     return schema
 
 

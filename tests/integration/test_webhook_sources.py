@@ -266,3 +266,45 @@ async def test_cookbook_typeform_nps_end_to_end(hub_factory, sources) -> None:
         page = run["steps"][0]["output"]
         assert page["title"] == "NPS 3: Search is slow"
         assert page["properties"]["Source"] == "Survey"
+
+
+async def test_standard_dedupes_on_webhook_id_only_and_basic_auth(hub_factory,
+                                                                  monkeypatch) -> None:
+    """Standard Webhooks: the signed webhook-id is the key, an unsigned Idempotency-Key is
+    not (anyone replaying a capture could change it). Basic: user:password."""
+    from standardwebhooks.webhooks import Webhook
+
+    whsec = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("PASSERELLE_WEBHOOK_SECRET_SVIX", whsec)
+    monkeypatch.setenv("PASSERELLE_WEBHOOK_SECRET_FORMS", "hub:pa55word")
+    monkeypatch.setenv("PASSERELLE_WEBHOOK_SCHEME_FORMS", "basic")
+
+    def standard(msg_id: str, key: str) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps({"type": "user.created", "data": {}}).encode()
+        now = datetime.now(UTC)
+        return body, {"content-type": "application/json", "webhook-id": msg_id,
+                      "webhook-timestamp": str(int(now.timestamp())), "Idempotency-Key": key,
+                      "webhook-signature": Webhook(whsec).sign(msg_id, now, body.decode())}
+
+    with hub_factory({}) as hub:
+        async with hub.client() as c:
+            first = await c.post("/hooks/svix", content=standard("m1", "a")[0],
+                                 headers=standard("m1", "a")[1])
+            same_id = await c.post("/hooks/svix", content=standard("m1", "b")[0],
+                                   headers=standard("m1", "b")[1])
+            same_key = await c.post("/hooks/svix", content=standard("m2", "a")[0],
+                                    headers=standard("m2", "a")[1])
+            assert first.json()["duplicate"] is False
+            assert same_id.json()["duplicate"] is True
+            assert same_key.json()["duplicate"] is False
+            good = base64.b64encode(b"hub:pa55word").decode()
+            ok = await c.post("/hooks/forms", json={"a": 1}, headers={
+                "Authorization": f"Basic {good}", "Idempotency-Key": "f-1"})
+            again = await c.post("/hooks/forms", json={"a": 1}, headers={
+                "Authorization": f"Basic {good}", "Idempotency-Key": "f-1"})
+            wrong = await c.post("/hooks/forms", json={"a": 1}, headers={
+                "Authorization": "Basic " + base64.b64encode(b"hub:guess").decode()})
+            assert ok.status_code == 202 and again.json()["duplicate"] is True
+            assert wrong.status_code == 401
+        kinds = sorted((e["source"], e["kind"] or "") for e in await _events(hub))
+    assert kinds == [("forms", ""), ("svix", "user.created"), ("svix", "user.created")]
