@@ -154,6 +154,14 @@ class _Linter:
                         "{database: ..., created: true} or {database: ..., changed: Status}")
             return None
         data = value if isinstance(value, dict) else {cls.short: value}
+        if kind == "notion.page":  # the property it watches, by name (_databases.yaml)
+            known = self.databases.get(str(value.get("database")))
+            changed = value.get("changed")
+            if known is not None and isinstance(changed, str) and changed not in known:
+                hint = did_you_mean(changed, known) or f" (it has: {', '.join(known)})"
+                self.report(value.key_lines.get("changed", line) if isinstance(value, LineDict)
+                            else line, f"trigger notion.page: {value.get('database')} has no "
+                            f"property '{changed}'{hint}")
         try:
             return cls.model_validate(plain(data))
         except ValidationError as exc:

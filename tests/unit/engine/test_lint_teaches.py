@@ -109,3 +109,12 @@ async def test_a_flow_condition_that_raises_fails_the_run() -> None:
     assert not outcome.ok
     assert "the flow's 'if: event.n | no_such_filter' failed" in str(outcome.error)
     assert records[0].status == "failed"
+
+
+def test_notion_trigger_property_is_checked() -> None:
+    text = ("name: a\non:\n  notion.page: {database: Feedback, changed: Stauts, to: Shipped}\n"
+            "steps:\n  - use: slack.post\n    with: {channel: C1, text: hi}\n")
+    assert lint(text, {"Feedback": ["Name", "Status"]}) == [
+        "f.yaml:3: trigger notion.page: Feedback has no property 'Stauts' "
+        "(did you mean Status?)"]
+    assert lint(text.replace("Stauts", "Status"), {"Feedback": ["Name", "Status"]}) == []
