@@ -78,6 +78,8 @@ class Event:
     id: str = field(default_factory=new_id)
     received_at: datetime = field(default_factory=utcnow)
     actor: str | None = None
+    # The provider's own event type of a webhook ("release", "form_response"), when it says one.
+    kind: str | None = None
 
     @property
     def interactive(self) -> bool:
@@ -93,4 +95,5 @@ class Event:
             "type": self.type,
             "received_at": self.received_at.isoformat(),
             "actor": self.actor,
+            "event": self.kind,
         }

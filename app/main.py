@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -78,6 +79,28 @@ def _notion_faults(settings: Settings) -> Any:
         raise ConfigError(f"PASSERELLE_SANDBOX_FAULT_*: {exc}") from None
 
 
+def _watch_flows(rt: Runtime) -> Callable[[], Awaitable[None]]:
+    """Reload the flows folder on change and on SIGHUP (app/engine/reload.py); returns the
+    coroutine function that stops watching."""
+    from app.engine.reload import FlowReloader
+    from app.runtime import load
+
+    if rt.settings.reload_seconds <= 0:
+        async def nothing() -> None:
+            return None
+        return nothing
+    reloader = FlowReloader(flows=rt.flows, folder=rt.settings.flows,
+                            load=lambda: load(rt.settings, rt.connectors),
+                            interval=rt.settings.reload_seconds)
+    rt.extras["flow_reloader"] = reloader
+    task = asyncio.create_task(reloader.run(), name="flow-reloader")
+
+    async def halt() -> None:
+        reloader.halt()
+        await task
+    return halt
+
+
 def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -89,9 +112,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             started = hook(rt)
             if inspect.isawaitable(started):
                 await started
+        watching = _watch_flows(rt)
         try:
             yield
         finally:
+            await watching()
             for stop in app.state.on_stop:
                 await stop()
             await rt.close()

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEBHOOK_SECRET_PREFIX = "PASSERELLE_WEBHOOK_SECRET_"
+WEBHOOK_SCHEME_PREFIX = "PASSERELLE_WEBHOOK_SCHEME_"  # issue 20: how a source signs
 
 # Names a flow file may never interpolate with ${VAR}: they hold credentials.
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|DATABASE_URL)")
@@ -115,6 +116,10 @@ class Settings(BaseSettings):
     notion_markdown_content: bool = Field(
         default=True, validation_alias="PASSERELLE_NOTION_MARKDOWN_CONTENT"
     )
+    # Authoring (issue 20): `serve` checks the flows folder this often and reloads a changed,
+    # clean set (also on SIGHUP); 0 turns the watching off.
+    reload_seconds: float = Field(default=1.0, ge=0, le=3600,
+                                  validation_alias="PASSERELLE_RELOAD_SECONDS")
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
     # Journeys (issue 16): the Slack channel (or user id) where the lead hears of each run
@@ -182,6 +187,12 @@ class Settings(BaseSettings):
         """The configured secret of webhook source ``source``, or None."""
         value = self.env(source_env_name(source))
         return SecretStr(value) if value and value.strip() else None
+
+    def webhook_scheme(self, source: str) -> str | None:
+        """``PASSERELLE_WEBHOOK_SCHEME_<SOURCE>`` (``github``, ``stripe``, ...), or None."""
+        value = self.env(source_env_name(source).replace(WEBHOOK_SECRET_PREFIX,
+                                                         WEBHOOK_SCHEME_PREFIX, 1))
+        return value.strip() if value and value.strip() else None
 
     def secret_values(self) -> list[str]:
         """Every configured secret value, for redaction in logs and outputs."""

@@ -5,6 +5,7 @@ Each group of commands lives in its own module and is registered here with one l
 
 from __future__ import annotations
 
+from app.cli import authoring as authoring  # registers `passerelle schema`
 from app.cli import core
 from app.cli import flowtest as flowtest
 from app.cli import notion as notion  # registers `passerelle notion ...`

@@ -196,6 +196,25 @@ def truthy(source: str | bool | None, context: Mapping[str, Any]) -> bool:
     return bool(value)
 
 
+def attrs_of(source: str, root: str) -> set[str]:
+    """The names a template reads under ``root`` (``vars.text`` → ``text``); empty when the
+    template does not parse (``check`` reports that)."""
+    try:
+        ast = environment().parse(source)
+    except TemplateSyntaxError:
+        return set()
+    found = set()
+    for node in ast.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name == root:
+            found.add(node.attr)
+    for item in ast.find_all(nodes.Getitem):
+        arg = item.arg
+        if isinstance(item.node, nodes.Name) and item.node.name == root \
+                and isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+            found.add(arg.value)
+    return found
+
+
 def check(source: str) -> tuple[str | None, set[str], list[tuple[str, int]]]:
     """Parse a template without running it, for lint.
 

@@ -85,6 +85,8 @@ def build_event(flow: Flow, spec: TriggerSpec, data: Mapping[str, Any]) -> Event
     extra: dict[str, Any] = {}
     if spec.id:
         extra["id"] = spec.id
+    if kind == "webhook":  # the provider's event type: as stated, else what the flow waits for
+        extra["kind"] = spec.event or getattr(flow.trigger, "event", None)
     if spec.received_at:
         when = spec.received_at
         extra["received_at"] = when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -59,6 +59,7 @@ class TriggerSpec(_Strict):
     actor: str | None = None
     dedupe_key: str | None = None
     received_at: datetime | None = None
+    event: str | None = None  # a webhook provider's event type (trigger.event)
 
 
 class CaseSpec(_Strict):

@@ -48,8 +48,10 @@ class Outcome:
 
 def render_vars(flow: Flow, event: Event) -> dict[str, Any]:
     """A flow's ``vars``, computed once per execution from the event (they see no steps)."""
-    base = {"event": event.data, "trigger": event.envelope(), "steps": {}, "vars": {}}
-    rendered: dict[str, Any] = expressions.render(flow.vars, base)
+    rendered: dict[str, Any] = {}
+    base = {"event": event.data, "trigger": event.envelope(), "steps": {}, "vars": rendered}
+    for name, value in flow.vars.items():  # in order: a var may read the ones above it
+        rendered[name] = expressions.render(value, base)
     return rendered
 
 
@@ -58,6 +60,19 @@ def stop_reason(output: Any) -> str | None:
     if isinstance(output, dict) and isinstance(output.get("stop_run"), str):
         return str(output["stop_run"])
     return None
+
+
+def _flow_condition(flow: Flow, event: Event, variables: dict[str, Any]) -> None:
+    """Raise when the flow's ``if:`` cannot be evaluated: the run shows why instead of the
+    event silently matching nothing (a false condition never got this far)."""
+    if flow.if_ is None or isinstance(flow.if_, bool):
+        return
+    ctx = {"event": event.data, "trigger": event.envelope(), "steps": {}, "vars": variables}
+    try:
+        expressions.truthy(flow.if_, ctx)
+    except Exception as exc:
+        raise PermanentError(f"the flow's 'if: {flow.if_}' failed: "
+                             f"{type(exc).__name__}: {exc}") from None
 
 
 def _input_error(action: Action, exc: ValidationError) -> PermanentError:
@@ -98,6 +113,7 @@ async def execute_steps(
         try:
             if variables is None:  # a failure here fails the first step still to run
                 variables = render_vars(flow, event)
+                _flow_condition(flow, event, variables)
             ctx = {"event": event.data, "trigger": event.envelope(), "steps": dict(outputs),
                    "vars": variables}
             if step.for_each is None:

@@ -101,9 +101,12 @@ class WebhookTrigger(Trigger):
     kind = "webhook"
     short = "source"
     source: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    # The provider's event type (GitHub's X-GitHub-Event, Stripe's "type", ...): trigger.event.
+    event: str | None = Field(default=None, min_length=1, max_length=300)
 
     def matches(self, event: Event, flow: str) -> bool:
-        return event.type == "webhook" and event.source == self.source
+        return (event.type == "webhook" and event.source == self.source
+                and (self.event is None or event.kind == self.event))
 
 
 class SlackCommandTrigger(Trigger):

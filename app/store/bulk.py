@@ -54,8 +54,8 @@ def _unnest(columns: Sequence[str], types: Sequence[str], first: int = 1) -> str
     return f"SELECT {picks} FROM unnest({arrays}) AS u({', '.join(columns)})"
 
 
-_EVENT_COLUMNS = ("id", "source", "type", "dedupe_key", "actor", "received_at", "data")
-_EVENT_TYPES = ("varchar",) * 5 + ("timestamp", "text")
+_EVENT_COLUMNS = ("id", "source", "type", "dedupe_key", "actor", "received_at", "data", "kind")
+_EVENT_TYPES = ("varchar",) * 5 + ("timestamp", "text", "varchar")
 _RUN_COLUMNS = ("id", "event_id", "flow", "status", "attempt", "not_before", "created_at")
 _RUN_TYPES = ("varchar",) * 4 + ("int", "timestamp", "timestamp")
 _INTO_EVENTS = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
@@ -135,7 +135,7 @@ def _event_values(rows: Sequence[dict[str, Any]], dialect: str) -> list[list[Any
         raise Unsupported("event data must be a JSON object")
     stamp: Any = sqlite_stamp if dialect == "sqlite" else naive_utc
     return [[r["id"], r["source"], r["type"], r["dedupe_key"], r["actor"],
-             stamp(r["received_at"]), _json(r["data"])] for r in rows]
+             stamp(r["received_at"]), _json(r["data"]), r.get("kind")] for r in rows]
 
 
 def _run_values(rows: Sequence[dict[str, Any]], dialect: str) -> list[list[Any]]:

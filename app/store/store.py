@@ -327,7 +327,7 @@ class Store:
         r, e, s = t.runs, t.events, t.run_steps
         rows = conn.execute(
             sa.select(r, e.c.source, e.c.type, e.c.dedupe_key, e.c.actor, e.c.received_at,
-                      e.c.data)
+                      e.c.data, e.c.kind)
             .join(e, e.c.id == r.c.event_id)
             .where(r.c.id.in_(ids))
         )
@@ -336,7 +336,7 @@ class Store:
             run = _run_from_row(row)
             run.event = Event(
                 id=row.event_id, source=row.source, type=row.type, dedupe_key=row.dedupe_key,
-                actor=row.actor, received_at=row.received_at, data=row.data,
+                actor=row.actor, received_at=row.received_at, data=row.data, kind=row.kind,
             )
             runs[run.id] = run
         q = sa.select(s).where(s.c.run_id.in_(ids)).order_by(s.c.run_id, s.c.position)
@@ -495,7 +495,7 @@ def _event_rows(items: Sequence[tuple[Event, Sequence[str]]]) -> list[dict[str, 
         rows.append({
             "id": event.id, "source": event.source, "type": event.type,
             "dedupe_key": event.dedupe_key, "actor": event.actor,
-            "received_at": event.received_at, "data": event.data,
+            "received_at": event.received_at, "data": event.data, "kind": event.kind,
         })
     return rows
 

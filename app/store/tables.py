@@ -48,6 +48,8 @@ events = sa.Table(
     sa.Column("actor", sa.String(200)),
     sa.Column("received_at", UTCDateTime(), nullable=False, index=True),
     sa.Column("data", _json(), nullable=False),
+    # A webhook provider's event type ("release", "orders/create"): trigger.event (issue 20).
+    sa.Column("kind", sa.String(300)),
 )
 
 # Each repeated delivery of an already-stored event: one double entry avoided.

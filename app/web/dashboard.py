@@ -183,8 +183,10 @@ async def flows(request: Request) -> Response:
     if (refused := gate(request)) is not None:
         return refused
     rt = _rt(request)
+    reloader = rt.extras.get("flow_reloader")
     return render(request, "flows.html", flows=await views.flows(rt),
-                  problems=[str(p) for p in rt.flows.problems])
+                  problems=[str(p) for p in rt.flows.problems],
+                  reload_status=reloader.status if reloader else None)
 
 
 @router.get("/sandbox")

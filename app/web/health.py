@@ -36,6 +36,9 @@ async def readyz(request: Request) -> JSONResponse:
         # Not a readiness failure (the other receivers work), but what an operator must fix.
         body["slack"] = "not_configured"
         body["slack_problem"] = slack_problem
+    reloader = rt.extras.get("flow_reloader")
+    if reloader is not None:  # the last reload of the flows folder, and why it was refused
+        body["flow_reload"] = reloader.details()
     return JSONResponse(body, status_code=200 if store_ok else 503)
 
 

@@ -41,7 +41,8 @@ def test_unknown_keys() -> None:
 
 def test_invalid_field_values_of_the_flow() -> None:
     assert lint("name: Bad Name\non: {webhook: x}\n" + STEP) == [
-        "f.yaml:1: 'name': String should match pattern '^[a-z0-9][a-z0-9_\\-]{0,99}$'"]
+        "f.yaml:1: 'name': must be lower case letters, digits, '-' and '_', starting with a "
+        "letter or digit (at most 100 characters)"]
     assert lint("name: a\non: {webhook: x}\nsteps:\n  - use: http.request\n"
                 "    with: {url: 'https://example.com'}\n    timeout: 9999\n") == [
         "f.yaml:6: 'steps.0.timeout': Input should be less than or equal to 600"]
@@ -53,7 +54,9 @@ def test_trigger_one_known_kind() -> None:
         "f.yaml:2: 'on' must be a mapping with exactly one trigger (webhook, slack.command, "
         "slack.event, slack.shortcut, slack.view, notion.page, schedule)"]
     assert lint("name: a\non:\n  slack.message: x\n" + STEP) == [
-        "f.yaml:3: unknown trigger 'slack.message' (known: webhook, slack.command, "
+        "f.yaml:3: unknown trigger 'slack.message' (did you mean slack.event?)"]
+    assert lint("name: a\non:\n  cron: x\n" + STEP) == [
+        "f.yaml:3: unknown trigger 'cron' (known: webhook, slack.command, "
         "slack.event, slack.shortcut, slack.view, notion.page, schedule)"]
 
 
@@ -73,7 +76,9 @@ def test_trigger_fields() -> None:
 
 def test_action_exists() -> None:
     assert lint("name: a\non: {webhook: x}\nsteps:\n  - use: http.get\n    with: {}\n") == [
-        "f.yaml:4: unknown action 'http.get'"]
+        "f.yaml:4: unknown action 'http.get' (did you mean http.request?)"]
+    assert lint("name: a\non: {webhook: x}\nsteps:\n  - use: slack.psot\n    with: {}\n") == [
+        "f.yaml:4: unknown action 'slack.psot' (did you mean slack.post?)"]
     assert lint("name: a\non: {webhook: x}\nsteps:\n  - with: {}\n") == [
         "f.yaml:4: step needs 'use: <connector>.<action>'"]
 
