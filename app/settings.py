@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     # Time zone of the KPI weeks (an ISO week starts on Monday 00:00 there).
     timezone: str = Field(default="UTC", validation_alias="PASSERELLE_TIMEZONE")
 
+    # Similar feedback (issue 21): the cosine at or above which a new item is linked to an
+    # earlier one (chosen on bench/similar's labeled set for precision >= 0.9; docs/similar.md).
+    similar_threshold: float = Field(
+        default=0.45, ge=0.0, le=1.0, validation_alias="PASSERELLE_SIMILAR_THRESHOLD"
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -1,0 +1,141 @@
+"""``similar.find`` and ``similar.index``: earlier feedback that asks for the same thing.
+
+The model runs in this process (connectors/similar/model.py); the vectors live in the store
+behind a narrow port (port.py) and in a per-collection in-memory copy (matrix.py). Embedding
+and the search run in a thread, never on the event loop. Text without words (empty, emoji
+only) is never indexed and never matches: the action answers "nothing found", not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import Field
+
+from app.settings import Settings
+from connectors.base import ActionContext, ActionInput, Connector, PermanentError, action
+from connectors.similar.matrix import Entry, Matrix
+from connectors.similar.model import Embedder, prepare, shared_embedder
+from connectors.similar.port import SimilarStore
+
+Collection = Field(default="feedback", min_length=1, max_length=100, pattern=r"^[\w.-]+$")
+
+
+class FindInput(ActionInput):
+    text: str = Field(default="", max_length=100_000)
+    collection: str = Collection
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0,
+                                    description="default PASSERELLE_SIMILAR_THRESHOLD")
+    limit: int = Field(default=5, ge=1, le=50)
+    exclude: str | None = Field(default=None, description="an item id never to return")
+
+
+class IndexInput(ActionInput):
+    collection: str = Collection
+    id: str = Field(min_length=1, max_length=200)
+    title: str = Field(default="", max_length=2000)
+    url: str = Field(default="", max_length=1000)
+    text: str = Field(default="", max_length=100_000)
+    reporter: str = Field(default="", max_length=200)
+    customer: str = Field(default="", max_length=200)
+    link_to: str | None = Field(default=None, max_length=200,
+                                description="the earlier item this one asks for again")
+
+
+def _match(entry: Entry, score: float) -> dict[str, Any]:
+    return {"id": entry.item_id, "title": entry.title, "url": entry.url,
+            "score": round(score, 4), "linked_to": entry.linked_to}
+
+
+class SimilarConnector(Connector):
+    name = "similar"
+
+    def __init__(self, settings: Settings, *, index: SimilarStore | None = None,
+                 embedder: Embedder | None = None) -> None:
+        super().__init__(settings)
+        self.index = index
+        self._embedder = embedder
+        self._matrices: dict[str, Matrix] = {}
+
+    def _port(self) -> SimilarStore:
+        if self.index is None:
+            raise PermanentError("similar: no index here; it runs inside `passerelle serve` "
+                                 "or `passerelle worker`")
+        return self.index
+
+    async def embedder(self) -> Embedder:
+        if self._embedder is None:
+            # Loading reads 16 MB of weights: not on the event loop either.
+            self._embedder = await asyncio.to_thread(shared_embedder)
+        return self._embedder
+
+    async def matrix(self, collection: str) -> Matrix:
+        model = await self.embedder()
+        found = self._matrices.get(collection)
+        if found is None or found.model != model.name:
+            found = self._matrices[collection] = Matrix(model=model.name, dim=model.dim)
+        await found.catch_up(self._port(), collection)
+        return found
+
+    async def search(self, text: str, *, collection: str, threshold: float, limit: int,
+                     exclude: str | None = None) -> list[dict[str, Any]]:
+        """Matches best first; [] for text without words."""
+        self._port()  # no index: say so even for text that would match nothing
+        prepared = prepare(text)
+        if prepared is None:
+            return []
+        model = await self.embedder()
+        query = (await asyncio.to_thread(model.embed, [prepared]))[0]
+        matrix = await self.matrix(collection)
+        found = await asyncio.to_thread(matrix.search, query, limit=limit, threshold=threshold,
+                                        exclude=exclude)
+        return [_match(entry, score) for entry, score in found]
+
+    @action("find", FindInput, idempotent=True,
+            summary="Indexed items that ask for the same thing, best first (`best`: the "
+                    "earlier item to link to, or null)")
+    async def find(self, inp: FindInput, ctx: ActionContext) -> dict[str, Any]:
+        threshold = self.settings.similar_threshold if inp.threshold is None else inp.threshold
+        matches = await self.search(inp.text, collection=inp.collection, threshold=threshold,
+                                    limit=inp.limit, exclude=inp.exclude)
+        best = None
+        if matches:
+            # A match that is itself a repeat points at the item it repeats: link to that one,
+            # so each request has one original and the demand adds up in one place.
+            top = matches[0]
+            root_id = top["linked_to"] or top["id"]
+            matrix = self._matrices[inp.collection]
+            root = matrix.entry(root_id)
+            best = _match(root, top["score"]) if root else top
+            demand = await self._port().demand(collection=inp.collection, root_id=best["id"])
+            best = {**best, "reporters": len(demand.reporters), "customers": len(demand.customers)}
+        return {"matches": matches, "best": best, "count": len(matches), "threshold": threshold}
+
+    @action("index", IndexInput, idempotent=True,
+            summary="Add or replace an item; with `link_to`, record it as asking again for "
+                    "that item and return the item's demand")
+    async def index_item(self, inp: IndexInput, ctx: ActionContext) -> dict[str, Any]:
+        port = self._port()
+        prepared = prepare(f"{inp.text or inp.title}")
+        root_id = None
+        if inp.link_to and inp.link_to != inp.id:
+            earlier = await port.get(collection=inp.collection, item_id=inp.link_to)
+            root_id = (earlier.linked_to or earlier.item_id) if earlier else inp.link_to
+            if root_id == inp.id:
+                root_id = None
+        indexed = prepared is not None
+        if prepared is not None:
+            model = await self.embedder()
+            vector = (await asyncio.to_thread(model.embed, [prepared]))[0]
+            await port.put(collection=inp.collection, item_id=inp.id, title=inp.title[:500],
+                           url=inp.url, text=prepared, model=model.name,
+                           vector=vector.tobytes(), reporter=inp.reporter.strip(),
+                           customer=inp.customer.strip(), linked_to=root_id)
+        out: dict[str, Any] = {"indexed": indexed, "id": inp.id, "linked_to": root_id}
+        if root_id is not None and indexed:
+            demand = await port.demand(collection=inp.collection, root_id=root_id)
+            others = [r for r in demand.reporters if r != inp.reporter.strip()]
+            out.update(reporters=len(demand.reporters), customers=len(demand.customers),
+                       items=demand.items, others=len(others))
+        return out
