@@ -29,7 +29,7 @@ class SimilarItems:
         self.engines = engines
 
     async def put(self, *, collection: str, item_id: str, title: str, url: str, text: str,
-                  model: str, vector: bytes, reporter: str, customer: str,
+                  model: str, vector: bytes, reporter: str, customer: str, notify: str,
                   linked_to: str | None) -> None:
         where = sa.and_(_items.c.collection == collection, _items.c.item_id == item_id)
         async with self.engines.write.begin() as conn:
@@ -42,7 +42,8 @@ class SimilarItems:
             await conn.execute(sa.insert(_items).values(
                 collection=collection, item_id=item_id, title=title[:500], url=url[:1000],
                 text=text, model=model, vector=vector, reporter=reporter[:200],
-                customer=customer[:200], linked_to=linked_to, created_at=utcnow()))
+                customer=customer[:200], notify=notify[:200], linked_to=linked_to,
+                created_at=utcnow()))
 
     async def rows_after(self, *, collection: str, after_seq: int,
                          limit: int) -> list[IndexedItem]:
@@ -68,6 +69,17 @@ class SimilarItems:
         return Demand(items=len(rows),
                       reporters=tuple(sorted({r.reporter for r in rows if r.reporter})),
                       customers=tuple(sorted({r.customer for r in rows if r.customer})))
+
+    async def linked(self, *, collection: str, root_ids: list[str]) -> list[dict[str, str]]:
+        if not root_ids:
+            return []
+        q = (sa.select(_items.c.item_id, _items.c.title, _items.c.url, _items.c.notify,
+                       _items.c.linked_to)
+             .where(_items.c.collection == collection, _items.c.linked_to.in_(root_ids))
+             .order_by(_items.c.seq))
+        async with self.engines.read.connect() as conn:
+            return [{"id": r.item_id, "title": r.title, "url": r.url, "notify": r.notify,
+                     "linked_to": r.linked_to} for r in await conn.execute(q)]
 
     async def link_counts(self, *, collection: str, since: datetime) -> list[tuple[datetime, int]]:
         q = sa.select(_items.c.created_at).where(

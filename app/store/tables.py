@@ -124,6 +124,8 @@ similar_items = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("reporter", sa.String(200), nullable=False, server_default=""),
     sa.Column("customer", sa.String(200), nullable=False, server_default=""),
+    # the Slack user to tell when the item ships (who filed it), may be empty
+    sa.Column("notify", sa.String(200), nullable=False, server_default=""),
     sa.Column("linked_to", sa.String(200)),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("collection", "item_id", name="uq_similar_items_item"),

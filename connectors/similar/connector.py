@@ -31,6 +31,13 @@ class FindInput(ActionInput):
     exclude: str | None = Field(default=None, description="an item id never to return")
 
 
+class LinkedInput(ActionInput):
+    collection: str = Collection
+    ids: list[str] = Field(default_factory=list, max_length=1000)
+    skip_notify: list[str] = Field(default_factory=list, max_length=1000,
+                                   description="people already told another way")
+
+
 class IndexInput(ActionInput):
     collection: str = Collection
     id: str = Field(min_length=1, max_length=200)
@@ -39,6 +46,8 @@ class IndexInput(ActionInput):
     text: str = Field(default="", max_length=100_000)
     reporter: str = Field(default="", max_length=200)
     customer: str = Field(default="", max_length=200)
+    notify: str = Field(default="", max_length=200,
+                        description="the Slack user to tell when the item ships")
     link_to: str | None = Field(default=None, max_length=200,
                                 description="the earlier item this one asks for again")
 
@@ -131,7 +140,8 @@ class SimilarConnector(Connector):
             await port.put(collection=inp.collection, item_id=inp.id, title=inp.title[:500],
                            url=inp.url, text=prepared, model=model.name,
                            vector=vector.tobytes(), reporter=inp.reporter.strip(),
-                           customer=inp.customer.strip(), linked_to=root_id)
+                           customer=inp.customer.strip(), notify=inp.notify.strip(),
+                           linked_to=root_id)
         out: dict[str, Any] = {"indexed": indexed, "id": inp.id, "linked_to": root_id}
         if root_id is not None and indexed:
             demand = await port.demand(collection=inp.collection, root_id=root_id)
@@ -139,3 +149,16 @@ class SimilarConnector(Connector):
             out.update(reporters=len(demand.reporters), customers=len(demand.customers),
                        items=demand.items, others=len(others))
         return out
+
+    @action("linked", LinkedInput, idempotent=True,
+            summary="Items linked to the given ones (`items`), and each person to tell once "
+                    "(`people`: notify, title, url of their item)")
+    async def linked(self, inp: LinkedInput, ctx: ActionContext) -> dict[str, Any]:
+        items = await self._port().linked(collection=inp.collection, root_ids=inp.ids)
+        seen = {p for p in inp.skip_notify if p}
+        people = []
+        for item in items:
+            if item["notify"] and item["notify"] not in seen:
+                seen.add(item["notify"])
+                people.append(item)
+        return {"items": items, "people": people, "count": len(items)}

@@ -36,7 +36,7 @@ class Demand:
 
 class SimilarStore(Protocol):
     async def put(self, *, collection: str, item_id: str, title: str, url: str, text: str,
-                  model: str, vector: bytes, reporter: str, customer: str,
+                  model: str, vector: bytes, reporter: str, customer: str, notify: str,
                   linked_to: str | None) -> None:
         """Insert or replace the item (``linked_to=None`` keeps a link it already had)."""
 
@@ -49,6 +49,9 @@ class SimilarStore(Protocol):
 
     async def demand(self, *, collection: str, root_id: str) -> Demand:
         """Distinct reporters and customers of ``root_id`` and the items linked to it."""
+
+    async def linked(self, *, collection: str, root_ids: list[str]) -> list[dict[str, str]]:
+        """Items linked to any of ``root_ids``: id, title, url, notify, linked_to."""
 
     async def link_counts(self, *, collection: str, since: datetime) -> list[tuple[datetime, int]]:
         """Creation time of each item linked to an earlier one since ``since`` (one per row)."""

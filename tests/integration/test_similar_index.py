@@ -17,7 +17,7 @@ from app.store import Store
 from app.store.similar import SimilarItems
 from connectors.base import ActionContext
 from connectors.similar import SimilarConnector
-from connectors.similar.connector import FindInput, IndexInput
+from connectors.similar.connector import FindInput, IndexInput, LinkedInput
 
 CTX = ActionContext(run_id="r", flow="f", step_id="s")
 CSV = "Export to CSV is slow for big workspaces"
@@ -41,7 +41,7 @@ async def index(c: SimilarConnector, item: str, text: str, reporter: str = "",
                 customer: str = "", link_to: str | None = None) -> dict[str, Any]:
     return await c.index_item(IndexInput(id=item, title=text[:40], url=f"https://n/{item}",
                                          text=text, reporter=reporter, customer=customer,
-                                         link_to=link_to), CTX)
+                                         notify=reporter, link_to=link_to), CTX)
 
 
 async def find(c: SimilarConnector, text: str, **kw: Any) -> dict[str, Any]:
@@ -77,6 +77,11 @@ async def test_demand_counts_distinct_reporters_and_customers(store: Store,
     assert chain["linked_to"] == "p1" and chain["reporters"] == 3
     best = (await find(c, CSV_AGAIN, exclude="p2"))["best"]
     assert best["id"] == "p1" and best["reporters"] == 3
+    # when p1 ships: each person who asked again is told once, the original's reporter not
+    linked = await c.linked(LinkedInput(ids=["p1"], skip_notify=["U1"]), CTX)
+    assert [i["id"] for i in linked["items"]] == ["p2", "p3", "p4"]
+    assert [(p["notify"], p["id"]) for p in linked["people"]] == [("U2", "p2"), ("U4", "p4")]
+    assert (await c.linked(LinkedInput(ids=[]), CTX))["count"] == 0
 
 
 async def test_a_second_process_sees_what_the_first_indexed(store: Store, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("vector", sa.LargeBinary, nullable=False),
         sa.Column("reporter", sa.String(200), nullable=False, server_default=""),
         sa.Column("customer", sa.String(200), nullable=False, server_default=""),
+        sa.Column("notify", sa.String(200), nullable=False, server_default=""),
         sa.Column("linked_to", sa.String(200)),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("collection", "item_id", name="uq_similar_items_item"),
