@@ -131,6 +131,7 @@ similar_items = sa.Table(
     sa.UniqueConstraint("collection", "item_id", name="uq_similar_items_item"),
     sa.Index("ix_similar_items_linked", "collection", "linked_to"),
     sa.Index("ix_similar_items_created", "created_at"),
+    sa.Index("ix_similar_items_seq", "collection", "seq"),
     # SQLite would reuse the seq of a deleted last row; AUTOINCREMENT never does.
     sqlite_autoincrement=True,
 )

@@ -9,16 +9,21 @@ only) is never indexed and never matches: the action answers "nothing found", no
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import Field
 
+from app.errors import ConfigError
 from app.settings import Settings
+from app.stats import MAX_WEEKS
 from connectors.base import ActionContext, ActionInput, Connector, PermanentError, action
+from connectors.similar.kpis import similar_kpis
 from connectors.similar.matrix import Entry, Matrix
-from connectors.similar.model import Embedder, prepare, shared_embedder
+from connectors.similar.model import Embedder, Vectors, prepare, shared_embedder
 from connectors.similar.port import SimilarStore
 
+RECENT = 64  # texts whose vectors are kept for the next step of the same run
 Collection = Field(default="feedback", min_length=1, max_length=100, pattern=r"^[\w.-]+$")
 
 
@@ -29,6 +34,15 @@ class FindInput(ActionInput):
                                     description="default PASSERELLE_SIMILAR_THRESHOLD")
     limit: int = Field(default=5, ge=1, le=50)
     exclude: str | None = Field(default=None, description="an item id never to return")
+
+
+class StatsInput(ActionInput):
+    collection: str = Collection
+    weeks: int = Field(default=1, ge=1, le=MAX_WEEKS)
+    include_current: bool = False
+    top: int = Field(default=5, ge=1, le=50)
+    timezone: str | None = Field(default=None, description="IANA name; default "
+                                 "PASSERELLE_TIMEZONE")
 
 
 class LinkedInput(ActionInput):
@@ -66,6 +80,8 @@ class SimilarConnector(Connector):
         self.index = index
         self._embedder = embedder
         self._matrices: dict[str, Matrix] = {}
+        # A flow embeds the same text twice (find, then index): the second is a lookup.
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
 
     def _port(self) -> SimilarStore:
         if self.index is None:
@@ -78,6 +94,19 @@ class SimilarConnector(Connector):
             # Loading reads 16 MB of weights: not on the event loop either.
             self._embedder = await asyncio.to_thread(shared_embedder)
         return self._embedder
+
+    async def embed(self, prepared: str) -> Vectors:
+        """The vector of one prepared text (in a thread; the last few are remembered)."""
+        found = self._recent.get(prepared)
+        if found is not None:
+            self._recent.move_to_end(prepared)
+            return found
+        model = await self.embedder()
+        vector: Vectors = (await asyncio.to_thread(model.embed, [prepared]))[0]
+        self._recent[prepared] = vector
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return vector
 
     async def matrix(self, collection: str) -> Matrix:
         model = await self.embedder()
@@ -94,8 +123,7 @@ class SimilarConnector(Connector):
         prepared = prepare(text)
         if prepared is None:
             return []
-        model = await self.embedder()
-        query = (await asyncio.to_thread(model.embed, [prepared]))[0]
+        query = await self.embed(prepared)
         matrix = await self.matrix(collection)
         found = await asyncio.to_thread(matrix.search, query, limit=limit, threshold=threshold,
                                         exclude=exclude)
@@ -136,7 +164,7 @@ class SimilarConnector(Connector):
         indexed = prepared is not None
         if prepared is not None:
             model = await self.embedder()
-            vector = (await asyncio.to_thread(model.embed, [prepared]))[0]
+            vector = await self.embed(prepared)
             await port.put(collection=inp.collection, item_id=inp.id, title=inp.title[:500],
                            url=inp.url, text=prepared, model=model.name,
                            vector=vector.tobytes(), reporter=inp.reporter.strip(),
@@ -162,3 +190,14 @@ class SimilarConnector(Connector):
                 seen.add(item["notify"])
                 people.append(item)
         return {"items": items, "people": people, "count": len(items)}
+
+    @action("stats", StatsInput, idempotent=True,
+            summary="Items linked per ISO week and the most asked-for items, with a ready "
+                    "`text` for Slack")
+    async def stats(self, inp: StatsInput, ctx: ActionContext) -> dict[str, Any]:
+        try:
+            return await similar_kpis(self._port(), collection=inp.collection, weeks=inp.weeks,
+                                      timezone=inp.timezone or self.settings.timezone,
+                                      include_current=inp.include_current, top=inp.top)
+        except ConfigError as exc:
+            raise PermanentError(f"similar.stats: {exc}") from None

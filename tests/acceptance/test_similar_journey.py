@@ -130,3 +130,10 @@ async def test_a_rephrased_request_is_linked_counted_and_everyone_told(
         assert all(t.startswith("Shipped in 3.1.0:") for _, t in dms)
         assert "Downloading a CSV export" in dms[1][1]
         assert props(page_named(hub, "Downloading a CSV"))["Status"] == "Shipped"
+        # The dashboard shows this week's links and the most asked-for item.
+        async with hub.client(headers=hub.admin) as c:
+            page = (await c.get("/")).text
+        assert "Similar feedback" in page
+        week = page.split('id="similar-')[-1]
+        assert "<strong>2</strong>" in week.split("</span>")[0]
+        assert "Export to CSV is slow for big workspaces</a></th><td class=\"num\">2</td>" in page

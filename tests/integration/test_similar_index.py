@@ -121,3 +121,21 @@ async def test_without_an_index_the_action_says_where_it_runs(tmp_path: Path) ->
 
     with pytest.raises(PermanentError, match="passerelle serve"):
         await find(SimilarConnector(settings), CSV)
+
+
+async def test_kpis_count_links_per_week_and_demand_per_item(store: Store,
+                                                             tmp_path: Path) -> None:
+    c = connector(store, tmp_path)
+    await index(c, "p1", CSV, reporter="U1", customer="Acme")
+    await index(c, "p2", CSV_AGAIN, reporter="U2", customer="Globex", link_to="p1")
+    await index(c, "p3", "CSV exports are far too slow", reporter="U2", link_to="p1")
+    await index(c, "p4", DARK, reporter="U3")
+    from connectors.similar.connector import StatsInput
+
+    doc = await c.stats(StatsInput(weeks=2, include_current=True), CTX)
+    assert [w["linked"] for w in doc["weeks"]] == [0, 2]
+    assert doc["top"] == [{"id": "p1", "title": CSV[:40], "url": "https://n/p1", "reporters": 2,
+                           "customers": 2, "items": 3}]
+    assert "2 new items linked" in doc["text"] and "2 people, 2 customers" in doc["text"]
+    # the week that just ended had none
+    assert (await c.stats(StatsInput(), CTX))["weeks"][-1]["linked"] == 0

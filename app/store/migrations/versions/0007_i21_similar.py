@@ -40,6 +40,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_similar_items_linked", "similar_items", ["collection", "linked_to"])
     op.create_index("ix_similar_items_created", "similar_items", ["created_at"])
+    # catching up reads the rows past a seq: without this, SQLite walks the whole table
+    op.create_index("ix_similar_items_seq", "similar_items", ["collection", "seq"])
 
 
 def downgrade() -> None:
