@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -64,6 +67,34 @@ def _describe_receivers(app: FastAPI) -> None:
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
+def _demo_feedback() -> dict[str, list[dict[str, str]]]:
+    """The sandbox's demo Feedback pages (app/sandbox/demo_feedback.yaml; issue 21)."""
+    import yaml
+
+    path = Path(__file__).parent / "sandbox" / "demo_feedback.yaml"
+    return {"Feedback": yaml.safe_load(path.read_text(encoding="utf-8"))["pages"]}
+
+
+def _index_demo_feedback(rt: Runtime, sandbox: Any) -> None:
+    """Index the stand-in's demo Feedback pages in the background (embedding takes a moment:
+    the server does not wait for it)."""
+    from connectors.similar import SimilarConnector
+    from connectors.similar.reindex import index_sandbox_demo
+
+    similar = rt.connectors.get(SimilarConnector.name)
+    if not isinstance(similar, SimilarConnector):
+        return
+    pages = sandbox.pages(sandbox.data_source_by_title("Feedback")["id"])
+
+    async def run() -> None:
+        try:
+            await index_sandbox_demo(similar=similar, pages=pages)
+        except Exception:  # a demo that cannot be indexed must not stop the hub
+            logging.getLogger("passerelle").exception("sandbox demo feedback not indexed")
+
+    rt.extras["similar_demo"] = asyncio.create_task(run(), name="similar-demo")
+
+
 def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -76,6 +107,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         try:
             yield
         finally:
+            demo = rt.extras.pop("similar_demo", None)
+            if demo is not None:
+                demo.cancel()
+                await asyncio.gather(demo, return_exceptions=True)
             await rt.close()
 
     app = _Passerelle(title="Passerelle", version=__version__, lifespan=lifespan,
@@ -107,7 +142,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
+            demo_pages=_demo_feedback() if settings.sandbox_demo_feedback else None,
             rate_limit=3.0 if settings.sandbox_rate_limits else None)
+        if settings.sandbox_demo_feedback:
+            app.state.on_start.append(
+                lambda rt: _index_demo_feedback(rt, app.state.notion_sandbox))
         app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1",
                            include_in_schema=False)
         app.state.on_start.append(

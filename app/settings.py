@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     similar_threshold: float = Field(
         default=0.45, ge=0.0, le=1.0, validation_alias="PASSERELLE_SIMILAR_THRESHOLD"
     )
+    # The Notion stand-in's Feedback database starts with a few items, indexed at start.
+    sandbox_demo_feedback: bool = Field(
+        default=True, validation_alias="PASSERELLE_SANDBOX_DEMO_FEEDBACK"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -86,6 +86,11 @@ class SimilarItems:
             return [{"id": r.item_id, "title": r.title, "url": r.url, "notify": r.notify,
                      "linked_to": r.linked_to} for r in await conn.execute(q)]
 
+    async def clear(self, *, collection: str) -> int:
+        async with self.engines.write.begin() as conn:
+            done = await conn.execute(sa.delete(_items).where(_items.c.collection == collection))
+        return int(done.rowcount or 0)
+
     async def link_counts(self, *, collection: str, since: datetime) -> list[tuple[datetime, int]]:
         q = sa.select(_items.c.created_at).where(
             _items.c.collection == collection, _items.c.linked_to.is_not(None),

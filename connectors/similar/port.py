@@ -53,6 +53,9 @@ class SimilarStore(Protocol):
     async def linked(self, *, collection: str, root_ids: list[str]) -> list[dict[str, str]]:
         """Items linked to any of ``root_ids``: id, title, url, notify, linked_to."""
 
+    async def clear(self, *, collection: str) -> int:
+        """Remove every item of ``collection``; returns how many."""
+
     async def link_counts(self, *, collection: str, since: datetime) -> list[tuple[datetime, int]]:
         """Creation time of each item linked to an earlier one since ``since`` (one per row)."""
 

@@ -47,3 +47,18 @@ async def reindex(*, notion: NotionConnector, similar: SimilarConnector, databas
         counts["indexed" if out["indexed"] else "skipped"] += 1
         counts["linked"] += bool(out["indexed"] and out["linked_to"])
     return counts
+
+
+async def index_sandbox_demo(*, similar: SimilarConnector, pages: list[dict[str, Any]],
+                             collection: str = "feedback") -> int:
+    """Start the index afresh with the sandbox's demo pages (stand-in pages as Notion returns
+    them). The stand-in starts from its seed at every start, with new page ids: rows of an
+    earlier start point at pages that no longer exist, and a link to one would fail."""
+    from connectors.notion.properties import page_to_plain
+
+    port = similar._port()
+    await port.clear(collection=collection)
+    ctx = ActionContext(run_id="sandbox-demo", flow="sandbox-demo", step_id="index")
+    for page in pages:
+        await similar.index_item(index_input(page_to_plain(page), collection), ctx)
+    return len(pages)

@@ -137,3 +137,29 @@ async def test_a_rephrased_request_is_linked_counted_and_everyone_told(
         week = page.split('id="similar-')[-1]
         assert "<strong>2</strong>" in week.split("</span>")[0]
         assert "Export to CSV is slow for big workspaces</a></th><td class=\"num\">2</td>" in page
+
+
+async def test_the_sandbox_demo_links_on_the_first_try(hub_factory: Any,
+                                                       secrets_env: None) -> None:
+    """A new user's first /feedback, said in their own words, finds the seeded item."""
+    with hub_factory(SHIPPED, sandbox_rate_limits=False, sandbox_demo_feedback=True) as hub:
+        seeded = {props(p)["Name"] for p in pages_of(hub, "Feedback")}
+        assert "Export to CSV is slow for big workspaces" in seeded and len(seeded) == 4
+        original = page_named(hub, "Export to CSV")
+
+        async def indexed() -> bool:
+            async with hub.store() as store:
+                from app.store.similar import SimilarItems
+
+                return await SimilarItems(store.engines).get(
+                    collection="feedback", item_id=original["id"]) is not None
+
+        await until(indexed, what="the demo pages to be indexed")
+        async with hub.client() as c:
+            await slash(hub, c, "/feedback", "Downloading a CSV export takes minutes",
+                        user="U0ADA")
+            await drained(hub)
+        assert props(page_named(hub, "Downloading a CSV"))["Same as"] == [original["id"]]
+        assert slack_messages(hub, "response")[-1]["text"] == (
+            f"1 other asked for this: <{original['url']}|Export to CSV is slow for big "
+            f"workspaces>")
