@@ -13,6 +13,12 @@ from app.store.engines import Engines
 from connectors.similar.port import Demand, IndexedItem
 
 _items = t.similar_items
+ANONYMOUS = "item:"
+
+
+def anonymous(item_id: str) -> str:
+    """The reporter of an item without one: itself (a request nobody signed is still one)."""
+    return ANONYMOUS + item_id
 _COLUMNS = (_items.c.seq, _items.c.item_id, _items.c.title, _items.c.url, _items.c.model,
             _items.c.vector, _items.c.linked_to)
 
@@ -63,7 +69,7 @@ class SimilarItems:
     async def demand(self, *, collection: str, root_id: str) -> Demand:
         # Two indexed look-ups, not one OR (which both backends answer with a full scan:
         # 0.5 s at 50,000 items).
-        cols = (_items.c.reporter, _items.c.customer)
+        cols = (_items.c.item_id, _items.c.reporter, _items.c.customer)
         q = sa.union_all(
             sa.select(*cols).where(_items.c.collection == collection,
                                    _items.c.item_id == root_id),
@@ -72,7 +78,8 @@ class SimilarItems:
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(q)).all()
         return Demand(items=len(rows),
-                      reporters=tuple(sorted({r.reporter for r in rows if r.reporter})),
+                      reporters=tuple(sorted({r.reporter or anonymous(r.item_id)
+                                              for r in rows})),
                       customers=tuple(sorted({r.customer for r in rows if r.customer})))
 
     async def linked(self, *, collection: str, root_ids: list[str]) -> list[dict[str, str]]:
@@ -100,7 +107,9 @@ class SimilarItems:
 
     async def top_demand(self, *, collection: str, limit: int) -> list[dict[str, object]]:
         root = sa.func.coalesce(_items.c.linked_to, _items.c.item_id)
-        reporters = sa.func.count(sa.distinct(sa.func.nullif(_items.c.reporter, "")))
+        # an item nobody signed counts as one person of its own, as in demand()
+        reporters = sa.func.count(sa.distinct(sa.func.coalesce(
+            sa.func.nullif(_items.c.reporter, ""), ANONYMOUS + _items.c.item_id)))
         customers = sa.func.count(sa.distinct(sa.func.nullif(_items.c.customer, "")))
         groups = (sa.select(root.label("root"), reporters.label("reporters"),
                             customers.label("customers"), sa.func.count().label("items"))

@@ -173,7 +173,8 @@ class SimilarConnector(Connector):
         out: dict[str, Any] = {"indexed": indexed, "id": inp.id, "linked_to": root_id}
         if root_id is not None and indexed:
             demand = await port.demand(collection=inp.collection, root_id=root_id)
-            others = [r for r in demand.reporters if r != inp.reporter.strip()]
+            me = inp.reporter.strip() or f"item:{inp.id}"  # as the store counts the unsigned
+            others = [r for r in demand.reporters if r != me]
             out.update(reporters=len(demand.reporters), customers=len(demand.customers),
                        items=demand.items, others=len(others))
         return out

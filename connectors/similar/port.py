@@ -27,7 +27,8 @@ class IndexedItem:
 
 @dataclass(frozen=True)
 class Demand:
-    """Who asked for one item: the item itself and every item linked to it."""
+    """Who asked for one item: the item itself and every item linked to it. An item without
+    a reporter counts as one person of its own (``item:<id>``)."""
 
     items: int
     reporters: tuple[str, ...]

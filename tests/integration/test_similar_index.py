@@ -139,3 +139,17 @@ async def test_kpis_count_links_per_week_and_demand_per_item(store: Store,
     assert "2 new items linked" in doc["text"] and "2 people, 2 customers" in doc["text"]
     # the week that just ended had none
     assert (await c.stats(StatsInput(), CTX))["weeks"][-1]["linked"] == 0
+
+
+async def test_unsigned_items_count_as_one_person_each(store: Store, tmp_path: Path) -> None:
+    """A support ticket without an author is still somebody asking."""
+    c = connector(store, tmp_path)
+    await index(c, "p1", CSV)
+    out = await index(c, "p2", CSV_AGAIN, link_to="p1")
+    assert (out["reporters"], out["others"]) == (2, 1)
+    again = await index(c, "p3", "CSV exports are far too slow", reporter="U7", link_to="p1")
+    assert (again["reporters"], again["others"]) == (3, 2)
+    from connectors.similar.connector import StatsInput
+
+    [top] = (await c.stats(StatsInput(include_current=True), CTX))["top"]
+    assert (top["id"], top["reporters"], top["items"]) == ("p1", 3, 3)
