@@ -91,7 +91,7 @@ class SimilarConnector(Connector):
 
     async def embedder(self) -> Embedder:
         if self._embedder is None:
-            # Loading reads 16 MB of weights: not on the event loop either.
+            # Loading reads 30 MB of weights and a vocabulary: not on the event loop either.
             self._embedder = await asyncio.to_thread(shared_embedder)
         return self._embedder
 
@@ -137,13 +137,12 @@ class SimilarConnector(Connector):
         matches = await self.search(inp.text, collection=inp.collection, threshold=threshold,
                                     limit=inp.limit, exclude=inp.exclude)
         best = None
-        if matches:
-            # A match that is itself a repeat points at the item it repeats: link to that one,
-            # so each request has one original and the demand adds up in one place.
-            top = matches[0]
-            root_id = top["linked_to"] or top["id"]
-            matrix = self._matrices[inp.collection]
-            root = matrix.entry(root_id)
+        # A match that is itself a repeat points at the item it repeats: link to that one, so
+        # each request has one original and the demand adds up in one place. An item saved
+        # again (``exclude``) may be that original: never link an item to itself.
+        top = next((m for m in matches if (m["linked_to"] or m["id"]) != inp.exclude), None)
+        if top is not None:
+            root = self._matrices[inp.collection].entry(top["linked_to"] or top["id"])
             best = _match(root, top["score"]) if root else top
             demand = await self._port().demand(collection=inp.collection, root_id=best["id"])
             best = {**best, "reporters": len(demand.reporters), "customers": len(demand.customers)}

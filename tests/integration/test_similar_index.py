@@ -153,3 +153,13 @@ async def test_unsigned_items_count_as_one_person_each(store: Store, tmp_path: P
 
     [top] = (await c.stats(StatsInput(include_current=True), CTX))["top"]
     assert (top["id"], top["reporters"], top["items"]) == ("p1", 3, 3)
+
+
+async def test_an_original_saved_again_is_not_linked_to_itself(store: Store,
+                                                                tmp_path: Path) -> None:
+    c = connector(store, tmp_path)
+    await index(c, "p1", CSV, reporter="U1")
+    await index(c, "p2", CSV_AGAIN, reporter="U2", link_to="p1")
+    # p1 is saved again (same message, same page): its repeat p2 matches, whose original is p1
+    found = await find(c, CSV, exclude="p1")
+    assert [m["id"] for m in found["matches"]] == ["p2"] and found["best"] is None
