@@ -6,8 +6,10 @@ import asyncio
 import copy
 import functools
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -101,6 +103,34 @@ def _watch_flows(rt: Runtime) -> Callable[[], Awaitable[None]]:
     return halt
 
 
+def _demo_feedback() -> dict[str, list[dict[str, str]]]:
+    """The sandbox's demo Feedback pages (app/sandbox/demo_feedback.yaml; issue 21)."""
+    import yaml
+
+    path = Path(__file__).parent / "sandbox" / "demo_feedback.yaml"
+    return {"Feedback": yaml.safe_load(path.read_text(encoding="utf-8"))["pages"]}
+
+
+def _index_demo_feedback(rt: Runtime, sandbox: Any) -> None:
+    """Index the stand-in's demo Feedback pages in the background (embedding takes a moment:
+    the server does not wait for it)."""
+    from connectors.similar import SimilarConnector
+    from connectors.similar.reindex import index_sandbox_demo
+
+    similar = rt.connectors.get(SimilarConnector.name)
+    if not isinstance(similar, SimilarConnector):
+        return
+    pages = sandbox.pages(sandbox.data_source_by_title("Feedback")["id"])
+
+    async def run() -> None:
+        try:
+            await index_sandbox_demo(similar=similar, pages=pages)
+        except Exception:  # a demo that cannot be indexed must not stop the hub
+            logging.getLogger("passerelle").exception("sandbox demo feedback not indexed")
+
+    rt.extras["similar_demo"] = asyncio.create_task(run(), name="similar-demo")
+
+
 def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -116,6 +146,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         try:
             yield
         finally:
+            demo = rt.extras.pop("similar_demo", None)
+            if demo is not None:
+                demo.cancel()
+                await asyncio.gather(demo, return_exceptions=True)
             await watching()
             for stop in app.state.on_stop:
                 await stop()
@@ -153,8 +187,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
+            demo_pages=_demo_feedback() if settings.sandbox_demo_feedback else None,
             rate_limit=3.0 if settings.sandbox_rate_limits else None,
             faults=_notion_faults(settings))
+        if settings.sandbox_demo_feedback:
+            app.state.on_start.append(
+                lambda rt: _index_demo_feedback(rt, app.state.notion_sandbox))
         app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1",
                            include_in_schema=False)
         app.state.on_start.append(

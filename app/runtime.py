@@ -36,6 +36,17 @@ def load(settings: Settings, connectors: Connectors | None = None) -> FlowSet:
     return load_flows(settings.flows, env=settings.env, actions=actions)
 
 
+def bind_similar_index(connectors: Connectors, store: Store) -> None:
+    """Give ``similar`` its port to the store's index table (issue 21), also when the caller
+    built the connectors (``passerelle run``)."""
+    from app.store.similar import SimilarItems
+    from connectors.similar import SimilarConnector
+
+    similar = connectors.get(SimilarConnector.name)
+    if isinstance(similar, SimilarConnector) and similar.index is None:
+        similar.index = SimilarItems(store.engines)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -61,6 +72,7 @@ class Runtime:
             PasserelleConnector.name: PasserelleConnector(settings, store=store),
             NotionConnector.name: NotionConnector(settings, state=StoreState(store),
                                                   quota=StoreQuota(store))})
+        bind_similar_index(connectors, store)
         flows = load(settings, connectors)
         for problem in flows.problems:
             log.error("flow problem", extra={"problem": str(problem)})

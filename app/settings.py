@@ -138,6 +138,16 @@ class Settings(BaseSettings):
             return None
         return value
 
+    # Similar feedback (issue 21): the cosine at or above which a new item is linked to an
+    # earlier one (chosen on bench/similar's labeled set for precision >= 0.9; docs/similar.md).
+    similar_threshold: float = Field(
+        default=0.45, ge=0.0, le=1.0, validation_alias="PASSERELLE_SIMILAR_THRESHOLD"
+    )
+    # The Notion stand-in's Feedback database starts with a few items, indexed at start.
+    sandbox_demo_feedback: bool = Field(
+        default=True, validation_alias="PASSERELLE_SANDBOX_DEMO_FEEDBACK"
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -14,6 +14,7 @@ from connectors.base import Action, ActionContext, Connector
 from connectors.http import HttpConnector
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
+from connectors.similar import SimilarConnector
 from connectors.slack import SlackConnector
 
 BUILTINS: tuple[type[Connector], ...] = (
@@ -21,6 +22,7 @@ BUILTINS: tuple[type[Connector], ...] = (
     PasserelleConnector,
     NotionConnector,
     SlackConnector,
+    SimilarConnector,
 )
 
 

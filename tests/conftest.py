@@ -69,6 +69,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "admin_token": ADMIN_TOKEN,
             "poll_interval": 0.05,
             "log_format": "text",
+            # Tests start from empty Feedback databases; the demo pages have their own test.
+            "sandbox_demo_feedback": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -11,6 +11,7 @@ from app.cli import flowtest as flowtest
 from app.cli import notion as notion  # registers `passerelle notion ...`
 from app.cli import ops as ops
 from app.cli import sandbox as sandbox  # registers `slack send`, `notion edit`, `sandbox`
+from app.cli import similar as similar  # registers `passerelle similar ...`
 from app.cli import slack as slack  # registers `passerelle slack ...`
 from app.cli import stats as stats
 from app.cli.base import cli

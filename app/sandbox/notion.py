@@ -57,6 +57,7 @@ class NotionSandbox:
         self,
         *,
         seed: list[dict[str, Any]] | None = None,
+        demo_pages: dict[str, list[dict[str, str]]] | None = None,
         rate_limit: float | None = 3.0,
         burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
@@ -65,6 +66,8 @@ class NotionSandbox:
     ) -> None:
         self.faults = faults or Faults()
         self._seed = deepcopy(seed or [])
+        # {database title: [plain text properties]}: pages each fresh workspace starts with
+        self._demo = deepcopy(demo_pages or {})
         self._rate_limit, self._burst, self._clock, self._now = rate_limit, burst, clock, now
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
         self._workspace, self._bucket = self._fresh()
@@ -157,6 +160,8 @@ class NotionSandbox:
         workspace = Workspace(now=self._now)
         workspace.seed(deepcopy(self._seed))
         workspace.query_lag, workspace.clock = self.faults.query_lag_seconds, self._clock
+        for title, rows in self._demo.items():
+            add_demo_pages(workspace, title, rows)
         bucket = None
         if self._rate_limit is not None:
             bucket = TokenBucket(rate=self._rate_limit, burst=self._burst, clock=self._clock)
@@ -178,3 +183,27 @@ class NotionSandbox:
                 self.version += 1
             self.requests[handler.__name__] += 1
             return handler(self._workspace, call)
+
+
+def add_demo_pages(ws: Workspace, title: str, rows: list[dict[str, str]]) -> None:
+    """Create pages in the data source titled ``title`` as the integration would (title,
+    rich text and select values given as plain strings)."""
+    from app.sandbox.notion_pages import create_page
+
+    source = ws.data_source_titled(title)
+    if source is None:
+        raise ValueError(f"demo pages: no data source titled {title!r}")
+    kinds = {prop.name: prop.type for prop in source.properties.values()}
+    for row in rows:
+        properties: dict[str, Any] = {}
+        for name, value in row.items():
+            kind = kinds.get(name)
+            if kind in ("title", "rich_text"):
+                properties[name] = {kind: [{"type": "text", "text": {"content": value}}]}
+            elif kind == "select":
+                properties[name] = {"select": {"name": value}}
+            else:
+                raise ValueError(f"demo pages: {title}.{name} is {kind}, not text or select")
+        create_page(ws, Call(body={"parent": {"type": "data_source_id",
+                                              "data_source_id": source.id},
+                                   "properties": properties}))

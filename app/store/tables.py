@@ -109,3 +109,31 @@ kv = sa.Table(
     sa.Column("value", _json(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# Similar feedback (issue 21): one row per indexed item and its vector (float32 bytes).
+# ``seq`` grows with every write (a re-index deletes and inserts), so a process's in-memory
+# copy of the vectors catches up by reading the rows past the last ``seq`` it saw.
+similar_items = sa.Table(
+    "similar_items",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("collection", sa.String(100), nullable=False),
+    sa.Column("item_id", sa.String(200), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("url", sa.String(1000), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("reporter", sa.String(200), nullable=False, server_default=""),
+    sa.Column("customer", sa.String(200), nullable=False, server_default=""),
+    # the Slack user to tell when the item ships (who filed it), may be empty
+    sa.Column("notify", sa.String(200), nullable=False, server_default=""),
+    sa.Column("linked_to", sa.String(200)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("collection", "item_id", name="uq_similar_items_item"),
+    sa.Index("ix_similar_items_linked", "collection", "linked_to"),
+    sa.Index("ix_similar_items_created", "created_at"),
+    sa.Index("ix_similar_items_seq", "collection", "seq"),
+    # SQLite would reuse the seq of a deleted last row; AUTOINCREMENT never does.
+    sqlite_autoincrement=True,
+)

@@ -14,10 +14,12 @@ from app.events import utcnow
 from app.runtime import Runtime
 from app.stats import kpis
 from app.store import apiusage
+from app.store.similar import SimilarItems
+from connectors.similar.kpis import similar_kpis
 
 FAILURE_DAYS = 7
 # Connectors that talk to no outside system have no sandbox/live mode worth showing.
-INTERNAL_CONNECTORS = {"passerelle"}
+INTERNAL_CONNECTORS = {"passerelle", "similar"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ async def overview(rt: Runtime, *, weeks: int) -> dict[str, Any]:
         "counts": await rt.store.count_runs(),
         "modes": {k: v for k, v in sorted(rt.connectors.modes().items())
                   if k not in INTERNAL_CONNECTORS},
+        # Similar feedback (issue 21): links per week and the most asked-for items
+        "similar": await similar_kpis(SimilarItems(rt.store.engines), weeks=weeks,
+                                      timezone=rt.settings.timezone),
     }
 
 
