@@ -9,6 +9,8 @@ import typer
 from app.cli.base import cli, echo_json, run_async, table
 from app.settings import Settings
 from app.store import Store
+from app.store.durable import StoreState
+from app.store.quota import StoreQuota
 from app.store.similar import SimilarItems
 from connectors.notion.connector import NotionConnector
 from connectors.similar import SimilarConnector
@@ -59,7 +61,7 @@ def reindex(
 
     async def main() -> dict[str, int]:
         store = await Store.open(settings.database_url)
-        notion = NotionConnector(settings, store=store)
+        notion = NotionConnector(settings, state=StoreState(store), quota=StoreQuota(store))
         try:
             connector = SimilarConnector(settings, index=SimilarItems(store.engines))
             return await reindex_pages(notion=notion, similar=connector, database=database,

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 from fastapi import APIRouter
 
 from app.sandbox.notion_content import plain
-from app.sandbox.notion_faults import Faults
 from app.sandbox.notion_errors import NotionError
+from app.sandbox.notion_faults import Faults
 from app.sandbox.notion_model import BOT_USER_ID, parse_id
 from app.sandbox.notion_routes import Handler, TokenBucket, build_router
 from app.sandbox.notion_snapshot import dump_workspace, load_workspace

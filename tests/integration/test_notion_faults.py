@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from app.store.durable import StoreState
-
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from app.sandbox.notion import NotionSandbox
 from app.sandbox.notion_faults import Faults
+from app.store.durable import StoreState
 from connectors.base import ActionContext
 from connectors.notion.connector import NotionConnector, UpsertPageInput
 from tests.conftest import serve_app
