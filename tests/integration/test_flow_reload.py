@@ -57,7 +57,7 @@ async def test_edit_reloads_and_broken_edit_keeps_the_running_flows(hub_factory,
             async def is_two() -> bool:
                 return await _version(hub, c, f"k{next(keys)}") == "two"
             took = await _until(is_two)
-            assert took < 5
+            assert took < 8  # polled every second; the rest is one run per try, under load
 
             # A broken edit (a misspelt action): refused, the running flow stays.
             path.write_text(FLOW.replace("VERSION", "three").replace("http.request",
