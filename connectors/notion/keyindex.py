@@ -41,6 +41,11 @@ _MARGIN = timedelta(minutes=2)  # Notion keeps created times to the minute
 _SCANNED_TYPES = ("rich_text", "title")
 
 
+def _name(ds: DataSource, key_property: str, key: str) -> str:
+    # The key property is part of the name: one database may be keyed by two properties.
+    return f"{ds.id}/{key_property}/{key}"
+
+
 @dataclass(frozen=True)
 class Known:
     state: str  # "page", "absent" or "unknown"
@@ -62,7 +67,7 @@ class KeyIndex:
     async def find(self, api: NotionApi, ds: DataSource, key_property: str, key: str) -> Known:
         if self.state is None:
             return UNKNOWN
-        entry = await self.state.get(KEYS, f"{ds.id}/{key}")
+        entry = await self.state.get(KEYS, _name(ds, key_property, key))
         if isinstance(entry, dict):
             page = entry.get("page")
             return Known("page", str(page)) if page else UNKNOWN  # else: create uncertain
@@ -71,14 +76,11 @@ class KeyIndex:
             return UNKNOWN
         lock = self._scanning.setdefault(ds.id, asyncio.Lock())
         async with lock:  # one scan per data source at a time in this process
-            scan = await self.state.get(SCANS, ds.id)
-            fresh = (isinstance(scan, dict) and scan.get("property") == key_property
-                     and self.clock() - float(scan.get("at", 0)) < REFRESH)
-            if not fresh:
-                since = scan.get("at") if isinstance(scan, dict) and scan.get(
-                    "property") == key_property else None
-                await self._scan(api, ds, key_property, str(prop_type), since)
-        entry = await self.state.get(KEYS, f"{ds.id}/{key}")
+            scan = await self.state.get(SCANS, f"{ds.id}/{key_property}")
+            last = float(scan["at"]) if isinstance(scan, dict) and "at" in scan else None
+            if last is None or self.clock() - last >= REFRESH:
+                await self._scan(api, ds, key_property, str(prop_type), last)
+        entry = await self.state.get(KEYS, _name(ds, key_property, key))
         if isinstance(entry, dict) and entry.get("page"):
             return Known("page", str(entry["page"]))
         return Known("absent")
@@ -100,18 +102,21 @@ class KeyIndex:
         for page in pages:
             value = page_to_plain(page)["properties"].get(key_property)
             if value not in (None, ""):
-                found.setdefault(f"{ds.id}/{value}", {"page": page["id"]})  # oldest wins
+                found.setdefault(_name(ds, key_property, str(value)),
+                                 {"page": page["id"]})  # oldest wins
         await self.state.put_many(KEYS, found)
-        await self.state.put(SCANS, ds.id, {"at": started, "property": key_property})
+        await self.state.put(SCANS, f"{ds.id}/{key_property}", {"at": started})
 
-    async def creating(self, ds: DataSource, key: str) -> None:
+    async def creating(self, ds: DataSource, key_property: str, key: str) -> None:
         """Mark a create as under way: if it never reports back, later upserts look it up."""
         if self.state is not None:
-            await self.state.put(KEYS, f"{ds.id}/{key}", {"page": None})
+            await self.state.put(KEYS, _name(ds, key_property, key), {"page": None})
 
-    async def remember(self, ds: DataSource, key: str, page_id: str | None) -> None:
+    async def remember(self, ds: DataSource, key_property: str, key: str,
+                       page_id: str | None) -> None:
         if self.state is not None:
-            await self.state.put(KEYS, f"{ds.id}/{key}", {"page": page_id} if page_id else None)
+            await self.state.put(KEYS, _name(ds, key_property, key),
+                                 {"page": page_id} if page_id else None)
 
     async def step_page(self, step_key: str) -> str | None:
         """The page a creating step made in an earlier attempt of the same run, if any."""

@@ -131,20 +131,20 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
                 if not (_trashed_meanwhile(error) or "not_found" in str(error)
                         or "Could not find" in str(error)):
                     raise
-                await conn.keys.remember(ds, key, None)  # gone: look it up below
+                await conn.keys.remember(ds, key_property, key, None)  # gone: look it up below
             else:
                 return Upserted(page, created=False)
         elif found_in_index.state == "absent":
-            await conn.keys.creating(ds, key)
+            await conn.keys.creating(ds, key_property, key)
             try:
                 page, blocks = await conn.create_with_content(
                     ds, {**(on_create or {}), **props, key_property: key_value}, content,
                     safe_to_repeat=True)
             except ConnectorError as error:
                 if isinstance(error, PermanentError) or "rate limited" in str(error):
-                    await conn.keys.remember(ds, key, None)  # surely not created
+                    await conn.keys.remember(ds, key_property, key, None)  # surely not created
                 raise
-            await conn.keys.remember(ds, key, page["id"])
+            await conn.keys.remember(ds, key_property, key, page["id"])
             if blocks is None:  # after the page is known: a failed append is resumed
                 blocks = await conn.write_content(page["id"], content or "")
             return Upserted(page, created=True, blocks=blocks)
@@ -154,7 +154,7 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
                 done = await _upsert_once(conn, ds, key_property, key_value, wanted, props,
                                           on_create or {}, content, recent=f"{ds.id}\0{key}")
                 conn.recent_keys.put(f"{ds.id}\0{key}", str(done.page["id"]))
-                await conn.keys.remember(ds, key, done.page["id"])
+                await conn.keys.remember(ds, key_property, key, done.page["id"])
                 return done
             except PermanentError as error:
                 if lookups == _LOOKUPS or not _trashed_meanwhile(error):

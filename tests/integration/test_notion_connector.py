@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import notion_client
 import pytest
 
 from app.errors import PermanentError
@@ -233,3 +234,36 @@ async def test_the_hub_gives_notion_its_store_for_key_locks(hub: Any) -> None:
     runtime = hub.app.state.runtime
     notion = runtime.connectors.get("notion")
     assert notion.state.store is runtime.store and notion.quota.store is runtime.store
+
+
+async def test_the_key_index_rescans_what_was_created_since(hub: Any) -> None:
+    """A key the index has not seen is created directly only while the last scan is recent;
+    after ``REFRESH`` the index reads the pages created since its last scan first."""
+    from connectors.notion.keyindex import REFRESH
+
+    now = [1_000_000.0]
+    async with hub.store() as store:
+        conn = NotionConnector(hub.settings, state=StoreState(store))
+        conn.keys.clock = lambda: now[0]
+        try:
+            await conn.upsert_page(UpsertPageInput(database="Feedback", key="k-1",
+                                                   properties={"Name": "one"}), CTX)
+            before = dict(sandbox(hub).requests)
+            # Someone else files k-2 in Notion (another tool, a person) after that scan.
+            source = sandbox(hub).data_source_by_title("Feedback")["id"]
+            async with notion_client.AsyncClient(
+                    auth="secret_other", base_url=f"{hub.url}/sandbox/notion") as other:
+                theirs = await other.pages.create(
+                    parent={"type": "data_source_id", "data_source_id": source},
+                    properties={"Name": {"title": [{"text": {"content": "theirs"}}]},
+                                "External ID": {"rich_text": [{"text": {"content": "k-2"}}]}})
+            now[0] += REFRESH + 1
+            out = await conn.upsert_page(UpsertPageInput(database="Feedback", key="k-2",
+                                                         properties={"Name": "two"}), CTX)
+        finally:
+            await conn.aclose()
+    assert out["id"] == theirs["id"] and out["created"] is False  # found by the rescan
+    after = dict(sandbox(hub).requests)
+    assert after["query_data_source"] - before.get("query_data_source", 0) == 1
+    assert after.get("create_page", 0) - before.get("create_page", 0) == 1  # theirs only
+    assert [p["id"] for p in live_pages(hub, "Feedback") if p["id"] == theirs["id"]]
