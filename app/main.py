@@ -76,15 +76,23 @@ def _demo_feedback() -> dict[str, list[dict[str, str]]]:
 
 
 def _index_demo_feedback(rt: Runtime, sandbox: Any) -> None:
-    """Index the stand-in's demo Feedback pages in the background (embedding takes a moment:
-    the server does not wait for it)."""
+    """When the loaded flows look for similar feedback: add the demo Feedback pages to the
+    stand-in and index them in the background (loading the model takes seconds: the server
+    does not wait for it). Other flow sets get neither the pages nor the model's cost."""
     from connectors.similar import SimilarConnector
     from connectors.similar.reindex import index_sandbox_demo
 
     similar = rt.connectors.get(SimilarConnector.name)
-    if not isinstance(similar, SimilarConnector):
+    uses = any(step.use.startswith("similar.") for flow in rt.flows.flows.values()
+               for step in flow.steps)
+    if not uses or not isinstance(similar, SimilarConnector):
         return
-    pages = sandbox.pages(sandbox.data_source_by_title("Feedback")["id"])
+    try:
+        feedback = sandbox.data_source_by_title("Feedback")["id"]
+    except KeyError:  # a flows folder with its own _databases.yaml and no Feedback
+        return
+    sandbox.seed_demo(_demo_feedback())
+    pages = sandbox.pages(feedback)
 
     async def run() -> None:
         try:
@@ -142,7 +150,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
-            demo_pages=_demo_feedback() if settings.sandbox_demo_feedback else None,
             rate_limit=3.0 if settings.sandbox_rate_limits else None)
         if settings.sandbox_demo_feedback:
             app.state.on_start.append(
