@@ -112,15 +112,27 @@ def _demo_feedback() -> dict[str, list[dict[str, str]]]:
 
 
 def _index_demo_feedback(rt: Runtime, sandbox: Any) -> None:
-    """Index the stand-in's demo Feedback pages in the background (embedding takes a moment:
-    the server does not wait for it)."""
+    """When the loaded flows look for similar feedback: add the demo Feedback pages to the
+    stand-in and index them in the background (loading the model takes seconds: the server
+    does not wait for it). Other flow sets get neither the pages nor the model's cost."""
     from connectors.similar import SimilarConnector
     from connectors.similar.reindex import index_sandbox_demo
 
     similar = rt.connectors.get(SimilarConnector.name)
-    if not isinstance(similar, SimilarConnector):
+    uses = any(step.use.startswith("similar.") for flow in rt.flows.flows.values()
+               for step in flow.steps)
+    if not uses or not isinstance(similar, SimilarConnector):
         return
-    pages = sandbox.pages(sandbox.data_source_by_title("Feedback")["id"])
+    try:
+        feedback = sandbox.data_source_by_title("Feedback")["id"]
+    except KeyError:  # a flows folder with its own _databases.yaml and no Feedback
+        return
+    if sandbox.pages(feedback):
+        # The stand-in's pages were kept from an earlier start (app/sandbox/persist.py), and
+        # so was their index in the store: nothing to add.
+        return
+    sandbox.seed_demo(_demo_feedback())
+    pages = sandbox.pages(feedback)
 
     async def run() -> None:
         try:
@@ -187,12 +199,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
         app.state.notion_sandbox = NotionSandbox(
             seed=load_specs(settings.flows),
-            demo_pages=_demo_feedback() if settings.sandbox_demo_feedback else None,
             rate_limit=3.0 if settings.sandbox_rate_limits else None,
             faults=_notion_faults(settings))
-        if settings.sandbox_demo_feedback:
-            app.state.on_start.append(
-                lambda rt: _index_demo_feedback(rt, app.state.notion_sandbox))
         app.include_router(app.state.notion_sandbox.router(), prefix="/sandbox/notion/v1",
                            include_in_schema=False)
         app.state.on_start.append(
@@ -203,6 +211,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         sandbox_admin.keep_sandboxes(app)
         app.include_router(sandbox_admin.api_router)
         app.include_router(sandbox_admin.router)
+    if settings.notion_sandbox and settings.sandbox_demo_feedback:
+        # After the keeper: a restart restores the stand-in's pages first, and the demo is
+        # added only to a Feedback database that has none.
+        app.state.on_start.append(
+            lambda rt: _index_demo_feedback(rt, app.state.notion_sandbox))
 
     @app.exception_handler(ReceiveError)
     async def _receive_error(request: Request, exc: ReceiveError) -> JSONResponse:

@@ -57,7 +57,6 @@ class NotionSandbox:
         self,
         *,
         seed: list[dict[str, Any]] | None = None,
-        demo_pages: dict[str, list[dict[str, str]]] | None = None,
         rate_limit: float | None = 3.0,
         burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
@@ -67,7 +66,7 @@ class NotionSandbox:
         self.faults = faults or Faults()
         self._seed = deepcopy(seed or [])
         # {database title: [plain text properties]}: pages each fresh workspace starts with
-        self._demo = deepcopy(demo_pages or {})
+        self._demo: dict[str, list[dict[str, str]]] = {}
         self._rate_limit, self._burst, self._clock, self._now = rate_limit, burst, clock, now
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
         self._workspace, self._bucket = self._fresh()
@@ -79,6 +78,13 @@ class NotionSandbox:
     def router(self) -> APIRouter:
         """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
         return build_router(admit=self._admit, run=self._run, faults=self.faults)
+
+    def seed_demo(self, pages: dict[str, list[dict[str, str]]]) -> None:
+        """Add demo pages now, and to every fresh workspace after a reset."""
+        with self._lock:
+            for title, rows in pages.items():
+                add_demo_pages(self._workspace, title, rows)
+            self._demo = deepcopy(pages)
 
     def reset(self) -> None:
         """Back to the seeded state (new ids) with a full rate-limit bucket."""

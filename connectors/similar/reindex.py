@@ -52,8 +52,9 @@ async def reindex(*, notion: NotionConnector, similar: SimilarConnector, databas
 async def index_sandbox_demo(*, similar: SimilarConnector, pages: list[dict[str, Any]],
                              collection: str = "feedback") -> int:
     """Start the index afresh with the sandbox's demo pages (stand-in pages as Notion returns
-    them). The stand-in starts from its seed at every start, with new page ids: rows of an
-    earlier start point at pages that no longer exist, and a link to one would fail."""
+    them). Called only when the stand-in's Feedback database is new (a first start, or kept
+    state that was lost), whose pages have new ids: rows of an earlier workspace point at
+    pages that no longer exist, and a link to one would fail."""
     from connectors.notion.properties import page_to_plain
 
     port = similar._port()
