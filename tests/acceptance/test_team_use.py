@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app.sandbox.notion_model import USERS
 from tests.acceptance.outside import Outside, until
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.slack_requests import (
@@ -23,9 +24,9 @@ from tests.integration.slack_requests import (
 
 FLOWS = {p.name: p.read_text(encoding="utf-8")
          for p in (Path(__file__).resolve().parents[2] / "flows").glob("*.yaml")}
-ADA_NOTION = "person:" + next(
-    u["id"] for u in __import__("app.sandbox.notion_model", fromlist=["USERS"]).USERS
-    if u.get("person", {}).get("email") == "ada@example.com")
+# Ada's Notion token in the stand-in: edits made with it are a person's edits.
+ADA_NOTION = "person:" + next(u["id"] for u in USERS
+                              if u.get("person", {}).get("email") == "ada@example.com")
 
 
 @pytest.fixture
