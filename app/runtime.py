@@ -22,6 +22,7 @@ from app.redact import Redactor
 from app.settings import Settings
 from app.store import IngestResult, Store
 from app.store.batcher import IngestBatcher
+from app.store.integrity import IntegrityWatch
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors
@@ -45,6 +46,7 @@ class Runtime:
     admin_token: str
     worker: Worker | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # sandbox stand-ins, notion tokens
+    integrity: IntegrityWatch | None = None  # SQLite's quick_check (store/integrity.py)
     _worker_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -64,7 +66,8 @@ class Runtime:
             secrets.token_urlsafe(24)
         redactor = Redactor([*settings.secret_values(), token])
         rt = cls(settings=settings, store=store, flows=flows, connectors=connectors,
-                 batcher=IngestBatcher(store), redactor=redactor, admin_token=token)
+                 batcher=IngestBatcher(store), redactor=redactor, admin_token=token,
+                 integrity=await IntegrityWatch.start(store))
         if with_worker:
             rt.worker = rt.make_worker()
             rt._worker_task = asyncio.create_task(rt.worker.run(rt._stop), name="worker")
@@ -98,6 +101,8 @@ class Runtime:
 
         ``flows`` are the names of the flows to run, when the caller matched them already
         (``self.flows.matching(event)``)."""
+        if self.integrity is not None:
+            self.integrity.refuse_writes()
         if flows is None:
             flows = self.flows.matching(event)
         result = await self.batcher.submit(event, flows)
@@ -117,6 +122,8 @@ class Runtime:
         if self._worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
+        if self.integrity is not None:
+            await self.integrity.stop()
         await self.batcher.close()
         await self.connectors.aclose()
         await self.store.close()
