@@ -6,10 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PASSERELLE_FLOWS=/app/flows
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
+# The locked versions first (a layer that changes only with the lock), then the hub itself.
+RUN pip install --no-cache-dir -r requirements.lock
 COPY app ./app
 COPY connectors ./connectors
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 COPY flows ./flows
 
 RUN useradd --system --uid 10001 --home-dir /data passerelle \

@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench browser-deps clean
+.PHONY: run test lint bench browser-deps clean lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions of requirements-dev.lock (refresh it with `make lock`).
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
 ## Start the hub: SQLite at ./passerelle.db, flows from ./flows, sandbox when no credentials.
@@ -33,6 +35,10 @@ browser-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check app connectors tests bench
 	$(BIN)/mypy
+
+## Re-resolve the lock files from pyproject.toml (after changing a dependency or to take fixes).
+lock:
+	$(PYTHON) scripts/lock.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

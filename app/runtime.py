@@ -24,6 +24,7 @@ from app.store import IngestResult, RunRecord, Store, apiusage
 from app.store.batcher import IngestBatcher
 from app.store.durable import StoreState
 from app.store.quota import StoreQuota
+from app.store.integrity import IntegrityWatch
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors
@@ -58,6 +59,7 @@ class Runtime:
     admin_token: str
     worker: Worker | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # sandbox stand-ins, notion tokens
+    integrity: IntegrityWatch | None = None  # SQLite's quick_check (store/integrity.py)
     _worker_task: asyncio.Task[None] | None = None
     _usage_task: asyncio.Task[None] | None = None  # saves API request tallies (issue 18)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -80,7 +82,8 @@ class Runtime:
             secrets.token_urlsafe(24)
         redactor = Redactor([*settings.secret_values(), token])
         rt = cls(settings=settings, store=store, flows=flows, connectors=connectors,
-                 batcher=IngestBatcher(store), redactor=redactor, admin_token=token)
+                 batcher=IngestBatcher(store), redactor=redactor, admin_token=token,
+                 integrity=await IntegrityWatch.start(store))
         rt._usage_task = asyncio.create_task(apiusage.keep_saving(store, rt._stop),
                                              name="api-usage")
         if with_worker:
@@ -127,6 +130,8 @@ class Runtime:
 
         ``flows`` are the names of the flows to run, when the caller matched them already
         (``self.flows.matching(event)``)."""
+        if self.integrity is not None:
+            self.integrity.refuse_writes()
         if flows is None:
             flows = self.flows.matching(event)
         result = await self.batcher.submit(event, flows)
@@ -149,6 +154,8 @@ class Runtime:
         if self._usage_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._usage_task
+        if self.integrity is not None:
+            await self.integrity.stop()
         await self.batcher.close()
         await self.connectors.aclose()
         await self.store.close()

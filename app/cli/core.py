@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from app.cli.base import cli, echo_json, run_async, table
+from app.engine.advice import warnings_for
 from app.engine.flowtests import build_event
 from app.engine.flowtests_spec import TriggerSpec
 from app.engine.loader import load_flows
@@ -117,6 +118,8 @@ def check(
         problems += run_async(live_problems(flows, connectors))
     for problem in problems:
         typer.echo(str(problem))
+    for warning in warnings_for(flows.flows):
+        typer.echo(warning)
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{len(flows.flows)} flow(s) OK")

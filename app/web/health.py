@@ -25,12 +25,17 @@ async def readyz(request: Request) -> JSONResponse:
         store_ok = True
     except Exception:
         store_ok = False
+    damaged = rt.integrity.problem if rt.integrity is not None else None
+    if store_ok and damaged is not None:
+        store_ok = False
     body = {
         "status": "ready" if store_ok else "unavailable",
-        "store": "ok" if store_ok else "unreachable",
+        "store": "ok" if store_ok else ("damaged" if damaged else "unreachable"),
         "flows": len(rt.flows.flows),
         "flow_problems": len(rt.flows.problems),
     }
+    if damaged is not None:
+        body["store_problem"] = damaged
     slack_problem = slack_verify.not_configured(rt.settings)
     if slack_problem:
         # Not a readiness failure (the other receivers work), but what an operator must fix.

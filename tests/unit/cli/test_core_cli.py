@@ -64,6 +64,32 @@ def test_check_ok_and_problems(env: Path) -> None:
     assert f"{path}:12: unknown action 'http.send'" in lines
 
 
+EVENT_HOST = """
+name: fetch
+on:
+  webhook: make
+steps:
+  - id: get
+    use: http.request
+    with: {method: GET, url: "{{ event.callback_url }}"}
+  - id: also
+    use: http.request
+    with: {method: GET, url: "https://{{ event.host }}/x"}
+"""
+
+
+def test_check_warns_when_the_url_host_comes_from_event_data(env: Path) -> None:
+    (env / "forward.yaml").write_text(GOOD)  # a templated path, fixed host: no warning
+    (env / "fetch.yaml").write_text(EVENT_HOST)
+    out = CliRunner().invoke(cli, ["check"])
+    assert out.exit_code == 0, out.output  # a warning, not a problem
+    warnings = [line for line in out.output.splitlines() if ": warning: " in line]
+    assert len(warnings) == 2, out.output
+    assert "step 'get'" in warnings[0] and "{{ event.callback_url }}" in warnings[0]
+    assert "step 'also'" in warnings[1]
+    assert "2 flow(s) OK" in out.output
+
+
 def test_run_dry_run_prints_calls_and_makes_none(env: Path, tmp_path: Path) -> None:
     (env / "forward.yaml").write_text(GOOD)
     event = tmp_path / "event.json"
