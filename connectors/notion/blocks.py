@@ -174,8 +174,9 @@ def markdown_to_blocks(text: str) -> list[dict[str, Any]]:
 
     A paragraph's lines stay one paragraph (joined with newlines), consecutive ``>`` lines one
     quote. Text too long for one block's 100 rich text objects continues in a second block of
-    the same type. Linear in ``len(text)``; 1 MiB takes about a second of CPU, so callers on an
-    event loop run it in a thread (``NotionConnector.write_content``).
+    the same type. Linear in ``len(text)``, but 1 MiB of dense markup is seconds of CPU
+    (docs/performance.md), so callers on an event loop convert long texts in a worker process
+    (``NotionConnector.write_content``).
     """
     lines = _end_quotes_at_unquoted_lines(
         text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
