@@ -67,6 +67,7 @@ class NotionSandbox:
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
         self._workspace, self._bucket = self._fresh()
         self.version = 0  # counts changes, so the keeper (persist.py) saves only after one
+        self.on_change: Callable[[], None] | None = None  # told after each change
 
     def router(self) -> APIRouter:
         """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
@@ -78,6 +79,7 @@ class NotionSandbox:
         with self._lock:
             self._workspace, self._bucket = fresh
             self.version += 1
+        self._changed()
 
     def snapshot(self) -> dict[str, Any]:
         """The workspace as JSON (see app/sandbox/persist.py)."""
@@ -167,4 +169,11 @@ class NotionSandbox:
             self._workspace.actor = call.actor
             if handler.__name__ not in READS:
                 self.version += 1
-            return handler(self._workspace, call)
+            answer = handler(self._workspace, call)
+        if handler.__name__ not in READS:
+            self._changed()
+        return answer
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
