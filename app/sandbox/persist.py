@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.settings import Settings
@@ -25,6 +26,7 @@ log = logging.getLogger("passerelle.sandbox")
 
 class Keepable(Protocol):
     version: int
+    on_change: Callable[[], None] | None
 
     def snapshot(self) -> dict[str, Any]: ...
 
@@ -34,12 +36,18 @@ class Keepable(Protocol):
 
 
 class SandboxKeeper:
-    """Keeps the given stand-ins (by name) in `store`."""
+    """Keeps the given stand-ins (by name) in `store`.
+
+    Event-driven: a stand-in that changes calls `changed()` (its `on_change` hook), which
+    schedules one save `interval` seconds later; an idle sandbox costs nothing.
+    """
 
     def __init__(self, store: Store, sandboxes: dict[str, Keepable], *,
                  interval: float = 0.5) -> None:
         self._store, self._sandboxes, self._interval = store, sandboxes, interval
         self._saved: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -54,10 +62,44 @@ class SandboxKeeper:
                                                                      "error": str(exc)})
                     sandbox.reset()
             self._saved[name] = sandbox.version
-        self._task = asyncio.create_task(self._loop(), name="sandbox-keeper")
+        self._loop = asyncio.get_running_loop()
+        for sandbox in self._sandboxes.values():
+            sandbox.on_change = self.changed
+
+    def changed(self) -> None:
+        """A stand-in changed (called from any thread): save soon, once."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._schedule)
+
+    def _schedule(self) -> None:
+        if self._pending is None and (self._task is None or self._task.done()):
+            self._pending = asyncio.get_running_loop().call_later(self._interval, self._fire)
+
+    def _fire(self) -> None:
+        self._pending = None
+        self._task = asyncio.get_running_loop().create_task(self._save_logged())
+
+    async def _save_logged(self) -> None:
+        started = time.monotonic()
+        try:
+            await self.save()
+        except Exception:  # the store may be briefly unavailable: the next change retries
+            log.exception("sandbox state not saved")
+        # A big sandbox (a benchmark's thousands of pages) takes a while to copy: wait a few
+        # times as long before the next save, so saving takes at most a fifth of the time.
+        await asyncio.sleep(4 * (time.monotonic() - started))
+        if any(s.version != self._saved.get(n) for n, s in self._sandboxes.items()):
+            self._task = None
+            self._schedule()
 
     async def stop(self) -> None:
-        if self._task is not None:
+        for sandbox in self._sandboxes.values():
+            sandbox.on_change = None
+        self._loop = None
+        if self._pending is not None:
+            self._pending.cancel()
+        if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -78,19 +120,6 @@ class SandboxKeeper:
                 data = await asyncio.to_thread(sandbox.snapshot)
                 await self._store.kv_put(NAMESPACE, name, data)
                 self._saved[name] = version
-
-    async def _loop(self) -> None:
-        pause = self._interval
-        while True:
-            await asyncio.sleep(pause)
-            started = time.monotonic()
-            try:
-                await self.save()
-            except Exception:  # the store may be briefly unavailable: try again next time
-                log.exception("sandbox state not saved")
-            # A big sandbox (a benchmark's thousands of pages) takes a while to copy: saving
-            # then spends at most a fifth of the time, instead of saving back to back.
-            pause = max(self._interval, 4 * (time.monotonic() - started))
 
 
 async def clear_stored(settings: Settings) -> None:

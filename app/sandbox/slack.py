@@ -82,6 +82,7 @@ class SlackSandbox:
             "views.publish": self._publish_view,
         }
         self.version = 0  # counts changes, so the keeper (persist.py) saves only after one
+        self.on_change: Callable[[], None] | None = None  # told after each change
         self.reset()
 
     # -- public interface ------------------------------------------------------------------
@@ -107,6 +108,11 @@ class SlackSandbox:
         with self._lock:
             self._ws = Workspace(rate_limits=self._rate_limits, clock=self._clock)
             self.version += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def snapshot(self) -> JSON:
         """Channels with their messages, the record of writes, views (see persist.py)."""
@@ -149,9 +155,10 @@ class SlackSandbox:
         with self._lock:
             if method not in READS:
                 self.version += 1
-            if person is not None:
-                return self._post_as_person(args, person)
-            return handler(args)
+            answer = self._post_as_person(args, person) if person else handler(args)
+        if method not in READS:
+            self._changed()
+        return answer
 
     def _person(self, token: str) -> str | None:
         """A user token ``xoxp-sandbox-<user id>`` acts as that seeded person (who can post in
@@ -166,6 +173,7 @@ class SlackSandbox:
 
     def post_response(self, key: str, payload: JSON) -> None:
         """Take one response_url post, or raise SlackRefusal (404 once used up or expired)."""
+        self._changed()
         with self._lock:
             self.version += 1
             now = self._clock()
