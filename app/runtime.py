@@ -23,8 +23,8 @@ from app.settings import Settings
 from app.store import IngestResult, RunRecord, Store, apiusage
 from app.store.batcher import IngestBatcher
 from app.store.durable import StoreState
-from app.store.quota import StoreQuota
 from app.store.integrity import IntegrityWatch
+from app.store.quota import StoreQuota
 from connectors.notion.connector import NotionConnector
 from connectors.passerelle import PasserelleConnector
 from connectors.registry import Connectors

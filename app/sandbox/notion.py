@@ -71,13 +71,10 @@ class NotionSandbox:
         self._lock = threading.Lock()  # the server thread writes; tests and dashboard read
         self._workspace, self._bucket = self._fresh()
         self.version = 0  # counts changes, so the keeper (persist.py) saves only after one
-<<<<<<< HEAD
         # Requests answered, by handler name ("create_page", ...) and "rate_limited" (429s):
         # what the hub asked of Notion, for the request-count tests and benchmarks.
         self.requests: Counter[str] = Counter()
-=======
         self.on_change: Callable[[], None] | None = None  # told after each change
->>>>>>> issue-17
 
     def router(self) -> APIRouter:
         """Routes without prefix; mount with prefix "/sandbox/notion/v1"."""
@@ -192,9 +189,15 @@ class NotionSandbox:
             self._workspace.actor = call.actor
             if handler.__name__ not in READS:
                 self.version += 1
-<<<<<<< HEAD
             self.requests[handler.__name__] += 1
-            return handler(self._workspace, call)
+            answer = handler(self._workspace, call)
+        if handler.__name__ not in READS:
+            self._changed()
+        return answer
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
 
 def add_demo_pages(ws: Workspace, title: str, rows: list[dict[str, str]]) -> None:
@@ -219,13 +222,3 @@ def add_demo_pages(ws: Workspace, title: str, rows: list[dict[str, str]]) -> Non
         create_page(ws, Call(body={"parent": {"type": "data_source_id",
                                               "data_source_id": source.id},
                                    "properties": properties}))
-=======
-            answer = handler(self._workspace, call)
-        if handler.__name__ not in READS:
-            self._changed()
-        return answer
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
->>>>>>> issue-17
