@@ -8,6 +8,8 @@ the `notion.page` triggers, as it does for a person's edit in Notion. Used by
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -79,7 +81,7 @@ async def edit(client: httpx.AsyncClient, base_url: str, page_id: str, sets: dic
     user_id = person(user)
     api = f"{base_url.rstrip('/')}/sandbox/notion/v1"
     headers = {"Authorization": f"Bearer person:{user_id}", "Notion-Version": NOTION_VERSION}
-    page = await _call(client.get(f"{api}/pages/{page_id}", headers=headers))
+    page = await _call(lambda: client.get(f"{api}/pages/{page_id}", headers=headers))
     known = page.get("properties", {})
     properties = {}
     for name, raw in sets.items():
@@ -87,15 +89,24 @@ async def edit(client: httpx.AsyncClient, base_url: str, page_id: str, sets: dic
             raise EditError(f"the page has no property {name!r} (it has: "
                             + ", ".join(sorted(known)) + ")")
         properties[name] = property_value(str(known[name]["type"]), raw)
-    return await _call(client.patch(f"{api}/pages/{page_id}", headers=headers,
-                                     json={"properties": properties}))
+    return await _call(lambda: client.patch(f"{api}/pages/{page_id}", headers=headers,
+                                             json={"properties": properties}))
 
 
-async def _call(request: Any) -> dict[str, Any]:
-    try:
-        answer: httpx.Response = await request
-    except httpx.HTTPError as exc:
-        raise EditError(f"cannot reach the hub: {exc}") from None
+# A 429 from the stand-in (its quota is shared with the hub's own requests) is waited out as
+# Notion's Retry-After says, a few times, as a client of the real API would.
+RATE_LIMIT_TRIES = 5
+
+
+async def _call(request: Callable[[], Awaitable[httpx.Response]]) -> dict[str, Any]:
+    for attempt in range(1, RATE_LIMIT_TRIES + 1):
+        try:
+            answer = await request()
+        except httpx.HTTPError as exc:
+            raise EditError(f"cannot reach the hub: {exc}") from None
+        if answer.status_code != 429 or attempt == RATE_LIMIT_TRIES:
+            break
+        await asyncio.sleep(min(float(answer.headers.get("retry-after") or 1), 10.0))
     if answer.status_code == 404 and "object" not in answer.text:
         raise EditError("no Notion stand-in at this hub: acting as a person needs a hub in "
                         "sandbox mode (no NOTION_TOKEN)")

@@ -43,6 +43,9 @@ class UpdatePageInput(ActionInput):
     properties: dict[str, Any] = Field(default_factory=dict)
     content: str | None = None
     skip_empty: bool = False  # leave properties whose value is empty as they are
+    # A page trashed meanwhile (by a person) is left alone: ``{"archived": true}`` instead of a
+    # failed run, for steps that touch a page found earlier (similar feedback's demand).
+    skip_archived: bool = False
 
 
 class UpsertPageInput(ActionInput):
@@ -279,6 +282,14 @@ class NotionConnector(Connector):
     @action("update_page", UpdatePageInput, summary="Update the named properties of a page",
             idempotent=True)
     async def update_page(self, inp: UpdatePageInput, ctx: ActionContext) -> dict[str, Any]:
+        try:
+            return await self._update_page(inp)
+        except PermanentError as error:
+            if not (inp.skip_archived and "archived" in str(error)):
+                raise
+            return {"id": page_id(inp.page), "archived": True, "updated": False}
+
+    async def _update_page(self, inp: UpdatePageInput) -> dict[str, Any]:
         known = self._page_sources.get(page_id(inp.page))
         if known is not None and inp.properties:
             # A page this process wrote or read: its schema is known, no need to read it first.
