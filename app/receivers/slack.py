@@ -146,7 +146,7 @@ async def events(rt: Runtime, headers: Mapping[str, str], body: bytes) -> Reply:
 
 def _apps(message: JSON) -> set[str]:
     profile = message.get("bot_profile")
-    found = {message.get("app_id"), profile.get("app_id") if isinstance(profile, dict) else None}
+    found = [message.get("app_id"), profile.get("app_id") if isinstance(profile, dict) else None]
     return {a for a in found if isinstance(a, str) and a}
 
 
@@ -160,10 +160,11 @@ async def _from_our_bot(rt: Runtime, inner: JSON, authorizations: Any, app_id: A
         apps |= _apps(inner["message"])
     if apps and isinstance(app_id, str):
         return app_id in apps
-    authors = {inner.get("user"), inner.get("bot_id")}
+    # Fields are read defensively: a signed event may carry any JSON where Slack sends ids.
+    candidates = [inner.get("user"), inner.get("bot_id")]
     if inner.get("subtype") == "message_changed" and isinstance(inner.get("message"), dict):
-        authors |= {inner["message"].get("user"), inner["message"].get("bot_id")}
-    authors = {a for a in authors if isinstance(a, str) and a}
+        candidates += [inner["message"].get("user"), inner["message"].get("bot_id")]
+    authors = {a for a in candidates if isinstance(a, str) and a}
     if not authors:
         return False
     if isinstance(authorizations, list) and authors & {

@@ -14,6 +14,7 @@ is ignored), and a ``>`` quote ends at the first line without ``>``.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -234,15 +235,28 @@ def markdown_to_blocks(text: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def batches(blocks: Iterable[dict[str, Any]], size: int = 100) -> Iterator[list[dict[str, Any]]]:
-    """Yield the blocks in lists of at most ``size`` (Notion appends 100 children per call)."""
+# Notion refuses a request body over 500 KB (developers.notion.com/reference/request-limits);
+# a batch stays well under it, leaving room for the JSON around the children.
+BATCH_BYTES = 400_000
+
+
+def batches(blocks: Iterable[dict[str, Any]], size: int = 100, *,
+            max_bytes: int = BATCH_BYTES) -> Iterator[list[dict[str, Any]]]:
+    """Yield the blocks in lists of at most ``size`` (Notion appends 100 children per call)
+    and at most ``max_bytes`` of JSON (a single larger block goes alone)."""
     if size < 1:
         raise ValueError(f"batch size must be at least 1, got {size}")
     batch: list[dict[str, Any]] = []
+    weight = 0
     for block in blocks:
+        cost = len(json.dumps(block, ensure_ascii=False).encode())
+        if batch and weight + cost > max_bytes:
+            yield batch
+            batch, weight = [], 0
         batch.append(block)
+        weight += cost
         if len(batch) == size:
             yield batch
-            batch = []
+            batch, weight = [], 0
     if batch:
         yield batch

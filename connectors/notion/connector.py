@@ -166,13 +166,18 @@ class NotionConnector(Connector):
         return await self.api.call(f"notion: page {ref}", self.api.sdk.pages.retrieve,
                                    page_id=page_id(ref))
 
+    async def to_blocks(self, text: str) -> list[dict[str, Any]]:
+        """``text`` as Notion blocks. Linear, but a megabyte is seconds of CPU: in the worker
+        process, so ingest and health checks keep answering meanwhile (issue 15). Short texts
+        stay inline, where the hop would cost more than the conversion."""
+        if len(text) <= INLINE_MARKDOWN_CHARS:
+            return markdown_to_blocks(text)
+        blocks: list[dict[str, Any]] = await offload.run(markdown_to_blocks, text)
+        return blocks
+
     async def write_content(self, page: str, text: str) -> int:
         """Append markdown as blocks, 100 per request; returns the number of blocks."""
-        # Linear, but a megabyte is seconds of CPU: in the worker process, so ingest and health
-        # checks keep answering meanwhile (issue 15). Short texts stay inline, where the hop
-        # would cost more than the conversion.
-        blocks = (markdown_to_blocks(text) if len(text) <= INLINE_MARKDOWN_CHARS
-                  else await offload.run(markdown_to_blocks, text))
+        blocks = await self.to_blocks(text)
         done = 0
         for batch in batches(blocks, 100):
             for attempt in range(4):
@@ -203,8 +208,11 @@ class NotionConnector(Connector):
         answered by a second page."""
         what = f"notion: create page in {ds.title!r}"
         parent = {"type": "data_source_id", "data_source_id": ds.id}
-        blocks = markdown_to_blocks(content) if content else []
-        if blocks and self.markdown:
+        blocks = await self.to_blocks(content) if content else []
+        # A long body goes as appends of 100 blocks: one request of it could pass Notion's
+        # 500 KB payload and 1,000 blocks per request.
+        inline = len(content or "") <= INLINE_MARKDOWN_CHARS and len(blocks) <= 1000
+        if blocks and self.markdown and inline:
             try:
                 page = await self.api.call(what, self.api.sdk.pages.create,
                                            safe_to_repeat=safe_to_repeat, parent=parent,

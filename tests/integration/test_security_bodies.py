@@ -166,6 +166,6 @@ async def test_health_and_ingest_answer_while_a_mebibyte_of_markdown_converts(
                 waits.append(time.perf_counter() - t0)
                 await asyncio.sleep(0.05)
         run = await hub.wait_for_run(run_id)
-        assert run["status"] == "succeeded", run
+        assert run["status"] == "succeeded", run.get("error")
         # The conversion alone takes seconds of CPU here; the loop answered all along.
         assert len(waits) >= 5 and max(waits) < 1.0, (len(waits), max(waits))

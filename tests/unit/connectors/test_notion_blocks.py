@@ -316,3 +316,17 @@ def test_pathological_patterns_stay_linear(pattern: str) -> None:
     t2 = time.perf_counter()
     # 8x the input: linear is ~8x the time, quadratic ~64x. 32x leaves room for noise.
     assert (t2 - t1) < 32 * max(t1 - t0, 0.002), (pattern, t1 - t0, t2 - t1)
+
+
+def test_batches_stay_under_notions_payload_limit() -> None:
+    # https://developers.notion.com/reference/request-limits : a request body over 500 KB is
+    # refused, so 100 big paragraphs are sent in several appends.
+    import json
+
+    from connectors.notion.blocks import BATCH_BYTES, batches
+
+    big = {"type": "paragraph", "paragraph": {"rich_text": [
+        {"type": "text", "text": {"content": "é" * 2000}} for _ in range(10)]}}
+    sent = list(batches([big] * 100, 100))
+    assert len(sent) > 1 and sum(map(len, sent)) == 100
+    assert all(len(json.dumps(b, ensure_ascii=False).encode()) <= BATCH_BYTES for b in sent)
