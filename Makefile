@@ -38,7 +38,7 @@ lint: $(STAMP)
 
 ## Re-resolve the lock files from pyproject.toml (after changing a dependency or to take fixes).
 lock:
-	$(PYTHON) scripts/lock.py
+	$(PYTHON) .ci/lock.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
