@@ -78,6 +78,8 @@ def served() -> list[dict[str, Any]]:
         flows.mkdir()
         (flows / "_databases.yaml").write_text((ROOT / "flows" / "_databases.yaml").read_text())
         (flows / "long-notes.yaml").write_text(FLOW)
+        # Rate limits off: this bench measures the conversion's CPU and the ingest latency
+        # meanwhile, not Notion's quota (bench notion-items measures that, limits on).
         env = passerelle_env(database_url=f"sqlite:///{tmp}/hub.db") | {
             "PASSERELLE_FLOWS": str(flows), "PASSERELLE_WEBHOOK_SECRET_NOTES": TOKEN,
             "PASSERELLE_WEBHOOK_SECRET_INGEST": TOKEN, "PASSERELLE_MAX_BODY_BYTES": str(3 * MIB),

@@ -40,7 +40,7 @@ def page_named(hub: Any, start: str) -> dict[str, Any]:
 
 async def test_a_rephrased_request_is_linked_counted_and_everyone_told(
         hub_factory: Any, secrets_env: None) -> None:
-    with hub_factory(SHIPPED, sandbox_rate_limits=False,
+    with hub_factory(SHIPPED,
                      notion_webhook_token=NOTION_WEBHOOK_TOKEN) as hub:
         sandbox = hub.app.state.notion_sandbox
         releases_ds = sandbox.data_source_by_title("Releases")["id"]
@@ -142,7 +142,7 @@ async def test_a_rephrased_request_is_linked_counted_and_everyone_told(
 async def test_the_sandbox_demo_links_on_the_first_try(hub_factory: Any,
                                                        secrets_env: None) -> None:
     """A new user's first /feedback, said in their own words, finds the seeded item."""
-    with hub_factory(SHIPPED, sandbox_rate_limits=False, sandbox_demo_feedback=True) as hub:
+    with hub_factory(SHIPPED, sandbox_demo_feedback=True) as hub:
         seeded = {props(p)["Name"] for p in pages_of(hub, "Feedback")}
         assert "Export to CSV is slow for big workspaces" in seeded and len(seeded) == 4
         original = page_named(hub, "Export to CSV")

@@ -145,7 +145,7 @@ async def test_json_nested_too_deep_is_a_clear_400(hub_factory: Any, depth: int)
 async def test_health_and_ingest_answer_while_a_mebibyte_of_markdown_converts(
         hub_factory: Any) -> None:
     flows = {"_databases.yaml": DATABASES, "long-notes.yaml": CONVERT}  # make: stored only
-    with hub_factory(flows, max_body_bytes=3 << 20, sandbox_rate_limits=False) as hub:
+    with hub_factory(flows, max_body_bytes=3 << 20) as hub:
         headers = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
         async with hub.client() as c:
             text = "**a " * (1 << 18)  # the worst case of the regexes this replaced

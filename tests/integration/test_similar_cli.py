@@ -20,7 +20,7 @@ def run(*args: str) -> Any:
 
 @pytest.fixture
 def hub_env(hub_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    with hub_factory(SHIPPED, sandbox_rate_limits=False) as hub:
+    with hub_factory(SHIPPED) as hub:
         monkeypatch.setenv("PASSERELLE_SANDBOX_URL", hub.url)
         monkeypatch.setenv("PASSERELLE_FLOWS", str(hub.settings.flows))
         monkeypatch.setenv("PASSERELLE_DATABASE_URL", hub.settings.database_url)
