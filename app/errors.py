@@ -9,8 +9,12 @@
     │   ├── BadRequest              400 malformed body
     │   ├── Unauthorized            401 bad or missing signature / token, stale timestamp
     │   ├── NotFound                404 unknown source or route target
+    │   ├── BodyTimeout             408 the body did not arrive in time
     │   ├── PayloadTooLarge         413 body over the limit
-    │   └── UnsupportedMediaType    415 wrong content type
+    │   ├── UnsupportedMediaType    415 wrong content type
+    │   ├── Busy                    503 too many bodies being read at once
+    │   ├── StoreDamaged            503 the store failed its integrity check
+    │   └── SlackNotConfigured      503 a live hub without a Slack secret (slack_verify.py)
     ├── ConnectorError              an outgoing call failed
     │   ├── RetryableError          try again later (timeouts, 429, 5xx); may carry retry_after
     │   └── PermanentError          retrying cannot help (validation, auth, not found)
@@ -87,6 +91,27 @@ class PayloadTooLarge(ReceiveError):
 class UnsupportedMediaType(ReceiveError):
     status = 415
     code = "unsupported_media_type"
+
+
+class BodyTimeout(ReceiveError):
+    """The body did not arrive within ``PASSERELLE_BODY_TIMEOUT_SECONDS``."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class Busy(ReceiveError):
+    """Too many bodies are being read at once; the sender should retry."""
+
+    status = 503
+    code = "busy"
+
+
+class StoreDamaged(ReceiveError):
+    """The store failed its integrity check: nothing is written until it is repaired."""
+
+    status = 503
+    code = "store_damaged"
 
 
 class ConnectorError(PasserelleError):

@@ -11,25 +11,13 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
-from app.errors import BadRequest, PayloadTooLarge, ReceiveError, UnsupportedMediaType
+from app.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 # JSON nested deeper than this is refused (400): Python's decoder recurses (100k levels gave a
 # 500), and stored events nested hundreds of levels could not be shown (issue 15).
 MAX_JSON_DEPTH = 64
 
 
-class BodyTimeout(ReceiveError):
-    """The body did not arrive within ``PASSERELLE_BODY_TIMEOUT_SECONDS``."""
-
-    status = 408
-    code = "request_timeout"
-
-
-class Busy(ReceiveError):
-    """Too many bodies are being read at once; the sender should retry."""
-
-    status = 503
-    code = "busy"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.errors import ReceiveError
+from app.errors import BodyTimeout, Busy, ReceiveError
 from app.metrics import EVENTS_RECEIVED
 from app.receivers import slack, slack_verify, webhooks
-from app.receivers.common import BodyTimeout, Busy, Reply, read_body
+from app.receivers.common import Reply, read_body
 from app.runtime import Runtime
 
 Handler = Callable[[Runtime, Mapping[str, str], bytes], Awaitable[Reply]]

@@ -25,9 +25,9 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import BadRequest, Unauthorized
+from app.errors import BadRequest, BodyTimeout, Unauthorized
 from app.events import utcnow
-from app.receivers.common import BodyTimeout, json_object, read_body, require_content_type
+from app.receivers.common import json_object, read_body, require_content_type
 from app.receivers.notion_poll import ALL, SIGNALS
 from app.runtime import Runtime
 

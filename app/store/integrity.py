@@ -15,18 +15,12 @@ import logging
 
 import sqlalchemy as sa
 
-from app.errors import ReceiveError
+from app.errors import StoreDamaged
 from app.store import Store
 
 log = logging.getLogger("passerelle.store")
 INTERVAL_SECONDS = 15 * 60
 
-
-class StoreDamaged(ReceiveError):
-    """The store failed its integrity check: nothing is written until it is repaired."""
-
-    status = 503
-    code = "store_damaged"
 
 
 class IntegrityWatch:
