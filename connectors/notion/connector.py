@@ -24,7 +24,7 @@ from connectors.notion.count import count_into, set_once
 from connectors.notion.keyindex import KeyIndex
 from connectors.notion.properties import page_to_plain, rich_text
 from connectors.notion.schema import DataSource, Schemas, notion_id
-from connectors.notion.upsert import RecentKeys, upsert
+from connectors.notion.upsert import upsert
 from connectors.notion.values import DEFAULT_KEY_PROPERTY, ValueResolver, query_pages, where_filter
 from connectors.ports import DurableState, SharedQuota
 
@@ -126,7 +126,6 @@ class NotionConnector(Connector):
         self._api: NotionApi | None = None
         self._schemas: Schemas | None = None
         self.key_locks: dict[str, asyncio.Lock] = {}
-        self.recent_keys = RecentKeys()  # pages upserts just created (queries lag writes)
         # Upserts of one key are serialised across the hub's processes through ``state``
         # (the store), which also keeps the key → page index; ``quota`` is the store's
         # shared rate limiter, one Notion quota for all processes.

@@ -18,16 +18,16 @@ Notion has no unique constraint, so this is the strongest guarantee its API allo
 
 The key index (``keyindex.py``) spares the lookups: a key the index knows is updated by page
 id (one request), a key it knows to be new is created with its content (one request); only
-where the index cannot know does the upsert query the key as described above.
+where the index cannot know does the upsert query the key as described above. Because it
+remembers every page the hub created, a query that lags a create (Notion's queries are
+eventually consistent) does not make a second page (tests/integration/test_notion_faults.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,33 +41,6 @@ if TYPE_CHECKING:
 
 _LOOKUPS = 3  # rounds of query-then-write when the page found went to the trash meanwhile
 _WRITABLE_KEY_TYPES = ("rich_text", "title", "number", "email", "url", "phone_number", "select")
-
-
-class RecentKeys:
-    """The pages this process's upserts created in the last `ttl` seconds, by key.
-
-    Notion's queries are eventually consistent: for a moment after a create, querying the key
-    finds nothing, and a second upsert of the key would create a second page. The page id
-    remembered here is read back by id (which is consistent) instead. Bounded in size and age.
-    """
-
-    def __init__(self, *, ttl: float = 120.0, size: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl, self._size, self._clock = ttl, size, clock
-        self._pages: OrderedDict[str, tuple[float, str]] = OrderedDict()
-
-    def get(self, key: str) -> str | None:
-        found = self._pages.get(key)
-        if found is None or found[0] < self._clock():
-            self._pages.pop(key, None)
-            return None
-        return found[1]
-
-    def put(self, key: str, page_id: str) -> None:
-        self._pages[key] = (self._clock() + self._ttl, page_id)
-        self._pages.move_to_end(key)
-        while len(self._pages) > self._size:
-            self._pages.popitem(last=False)
 
 
 @dataclass
@@ -152,8 +125,7 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
         while True:
             try:
                 done = await _upsert_once(conn, ds, key_property, key_value, wanted, props,
-                                          on_create or {}, content, recent=f"{ds.id}\0{key}")
-                conn.recent_keys.put(f"{ds.id}\0{key}", str(done.page["id"]))
+                                          on_create or {}, content)
                 await conn.keys.remember(ds, key_property, key, done.page["id"])
                 return done
             except PermanentError as error:
@@ -169,12 +141,9 @@ def _trashed_meanwhile(error: PermanentError) -> bool:
 
 async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
                        key_value: Any, wanted: dict[str, Any], props: dict[str, Any],
-                       on_create: dict[str, Any], content: str | None, *,
-                       recent: str) -> Upserted:
+                       on_create: dict[str, Any], content: str | None) -> Upserted:
     api = conn.api
     found = _oldest_first(await query_pages(api, ds, wanted, limit=20))
-    if not found:
-        found = await _just_created(conn, recent)
     if found:
         archived = await _trash(conn, found[1:])
         page = await _update(conn, found[0], props)
@@ -191,17 +160,6 @@ async def _upsert_once(conn: NotionConnector, ds: DataSource, key_property: str,
     # Someone else created the same key first: theirs wins, ours goes to the trash.
     archived = await _trash(conn, after[1:])
     return Upserted(await _update(conn, after[0], props), created=False, archived=archived)
-
-
-async def _just_created(conn: NotionConnector, recent: str) -> list[dict[str, Any]]:
-    """The page an upsert of this key created a moment ago, read by id, if it is live."""
-    page_id = conn.recent_keys.get(recent)
-    if page_id is None:
-        return []
-    api = conn.api
-    page: dict[str, Any] = await api.call(f"notion: read page {page_id}", api.sdk.pages.retrieve,
-                                          page_id=page_id)
-    return [] if page.get("in_trash") or page.get("archived") else [page]
 
 
 async def _update(conn: NotionConnector, page: dict[str, Any],
