@@ -10,12 +10,11 @@ last counts every block appended before it: the property ends equal to what the 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from app.errors import PermanentError
+from connectors.notion.upsert import held
 
 if TYPE_CHECKING:
     from connectors.notion.connector import NotionConnector
@@ -23,22 +22,9 @@ if TYPE_CHECKING:
 MAX_BLOCKS = 10_000  # a bound on one count; a retro page holds a few dozen
 
 
-@contextlib.asynccontextmanager
-async def page_lock(conn: NotionConnector, page: str) -> AsyncIterator[None]:
+def page_lock(conn: NotionConnector, page: str) -> AbstractAsyncContextManager[None]:
     """Hold ``page`` against every other count of it, in this process and across the hub's."""
-    name = f"notion-count\0{page}"
-    lock = conn.key_locks.setdefault(name, asyncio.Lock())
-    try:
-        async with lock:
-            if conn.state is None:
-                yield
-            else:
-                async with conn.state.lock(name):
-                    yield
-    finally:
-        if not lock.locked() and conn.key_locks.get(name) is lock \
-                and not getattr(lock, "_waiters", None):
-            conn.key_locks.pop(name, None)
+    return held(conn, f"notion-count\0{page}")
 
 
 async def count_blocks(conn: NotionConnector, page: str, block_type: str | None) -> int:

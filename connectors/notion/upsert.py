@@ -56,15 +56,17 @@ def _oldest_first(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def _key_lock(conn: NotionConnector, name: str) -> AsyncIterator[None]:
+async def held(conn: NotionConnector, name: str) -> AsyncIterator[None]:
+    """Hold ``name`` against this process's other runs (an asyncio lock) and, through the
+    store, against the hub's other processes (upserts of one key, counts of one page)."""
     locks = conn.key_locks
     lock = locks.setdefault(name, asyncio.Lock())
     try:
-        async with lock:  # this process's upserts of the key queue here, not on the store
+        async with lock:  # this process's holders queue here, not on the store
             if conn.state is None:
                 yield
             else:
-                async with conn.state.lock(f"notion-upsert\0{name}"):
+                async with conn.state.lock(name):
                     yield
     finally:
         # Drop the lock when nobody waits for it, so the table does not grow with every key.
@@ -95,7 +97,7 @@ async def upsert(conn: NotionConnector, ds: DataSource, *, key: str, key_propert
         wanted = equality_filter(key_property, schema, key)
     except ConversionError as error:
         raise conversion_failed(error) from None
-    async with _key_lock(conn, f"{ds.id}\0{key}"):
+    async with held(conn, f"notion-upsert\0{ds.id}\0{key}"):
         found_in_index = await conn.keys.find(conn.api, ds, key_property, key)
         if found_in_index.page_id is not None:
             try:
