@@ -28,36 +28,24 @@ ACTOR_FIELDS = ("author", "reporter", "user", "email", "user_email")
 _SOURCE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-def _secret(settings: Settings, source: str) -> SecretStr | None:
-    if _SOURCE.fullmatch(source) is None:
-        return None
-    return settings.webhook_secret(source)
-
-
-def authenticate(settings: Settings, source: str, secret: SecretStr, headers: Mapping[str, str],
-                 body: bytes) -> Scheme:
-    """Verify the request with the source's scheme (``PASSERELLE_WEBHOOK_SCHEME_<SOURCE>``,
-    else the default for its secret); returns the scheme, which identifies the delivery."""
+def _source(settings: Settings, source: str) -> tuple[SecretStr, Scheme]:
+    """The source's secret and scheme (``PASSERELLE_WEBHOOK_SCHEME_<SOURCE>``, else the default
+    for its secret); 404 for a source that is not configured or names an unknown scheme."""
+    secret = settings.webhook_secret(source) if _SOURCE.fullmatch(source) else None
+    if secret is None:
+        raise NotFound(f"unknown webhook source '{source}': set {source_env_name(source)} "
+                       f"to accept it")
     try:
-        scheme = scheme_for(settings.webhook_scheme(source), secret.get_secret_value())
+        return secret, scheme_for(settings.webhook_scheme(source), secret.get_secret_value())
     except UnknownScheme as exc:  # fail closed: a misspelt scheme accepts nothing
         raise NotFound(f"webhook source '{source}' is not usable: {exc}") from None
-    scheme.verify(secret.get_secret_value(), headers, body, now=time.time())
-    return scheme
 
 
 def check_before_body(rt: Runtime, *, source: str, headers: Mapping[str, str]) -> None:
     """What needs no body, checked before it is read (issue 15): the source exists and, for a
     scheme that signs no body (bearer, basic, GitLab's token), its credentials. A stranger's
     upload is refused unread."""
-    secret = _secret(rt.settings, source)
-    if secret is None:
-        raise NotFound(f"unknown webhook source '{source}': set {source_env_name(source)} "
-                       f"to accept it")
-    try:
-        scheme = scheme_for(rt.settings.webhook_scheme(source), secret.get_secret_value())
-    except UnknownScheme as exc:
-        raise NotFound(f"webhook source '{source}' is not usable: {exc}") from None
+    secret, scheme = _source(rt.settings, source)
     if not scheme.reads_body:
         scheme.verify(secret.get_secret_value(), headers, b"", now=time.time())
 
@@ -78,11 +66,8 @@ def actor_of(body: Any) -> str | None:
 async def receive(rt: Runtime, *, source: str, headers: Mapping[str, str],
                   body: bytes) -> Reply:
     """``POST /hooks/{source}`` (served by ``front.py``): 202 once the event is committed."""
-    secret = _secret(rt.settings, source)
-    if secret is None:
-        raise NotFound(f"unknown webhook source '{source}': set {source_env_name(source)} "
-                       f"to accept it")
-    scheme = authenticate(rt.settings, source, secret, headers, body)
+    secret, scheme = _source(rt.settings, source)
+    scheme.verify(secret.get_secret_value(), headers, body, now=time.time())
     require_content_type(headers, "application/json")
     data = json_object(body)
     delivery = scheme.identify(headers, data, now=time.time())
